@@ -1,0 +1,1 @@
+"""Traces in: read every field format, validate, clean with reason codes, split trips."""

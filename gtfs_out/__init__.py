@@ -1,0 +1,1 @@
+"""GTFS out and back: write a deterministic feed, read feeds, validate them (findings)."""
