@@ -26,6 +26,8 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "api.cli_ingest",
     "api.cli_build",
+    "api.cli_feed",
+    "api.cli_demo",
     "api.cli_router",
     "api.cli_access",
     "api.cli_serve",
