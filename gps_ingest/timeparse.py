@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
+from pandas._libs.tslibs.nattype import NaTType
 
 from transit.errors import InputError
 
@@ -111,7 +112,8 @@ def _as_text(values: Sequence[object] | NDArray[np.object_] | pd.Series) -> pa.A
     if isinstance(values, pa.Array | pa.ChunkedArray):
         arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     else:
-        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype="object")
+        series = (values if isinstance(values, pd.Series)
+                  else pd.Series(list(values), dtype="object"))
         if series.dtype == object:
             series = series.map(_cell_text, na_action="ignore")
         arr = pa.array(series, from_pandas=True)
@@ -183,16 +185,17 @@ def _fill_other(out: NDArray[np.int64], idx: NDArray[np.int64], cells: list[obje
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                ts = pd.Timestamp(pd.to_datetime(cell, dayfirst=dayfirst))
+                parsed = pd.to_datetime(str(cell), dayfirst=dayfirst)
             except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
                 continue
-        if ts is pd.NaT:
+        if not isinstance(parsed, pd.Timestamp):
             continue
         try:
-            if ts.tzinfo is None:
-                ts = ts.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-            if ts is pd.NaT:
+            local: pd.Timestamp | NaTType = parsed
+            if parsed.tzinfo is None:
+                local = parsed.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+            if not isinstance(local, pd.Timestamp):
                 continue
-            out[i] = int(ts.tz_convert("UTC").value // 1_000_000)
+            out[i] = int(local.tz_convert("UTC").value // 1_000_000)
         except (ValueError, OverflowError):
             continue
