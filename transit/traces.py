@@ -72,7 +72,9 @@ class TraceMeta:
     """What is known about one trace besides its fixes.
 
     ``trace_key`` is the id the source gave the trace (CSV ``trace_id`` column, GPX track
-    name, TransitWand route id...), unique within one upload.
+    name, TransitWand route id...), unique within one upload. Uploads that share a key
+    describe the same trace (e.g. a waypoint file annotating a trackpoint file).
+    ``direction`` is the direction label the field team gave (e.g. ``"A"``/``"B"``).
     """
 
     trace_key: str
@@ -80,6 +82,7 @@ class TraceMeta:
     route_name: str | None = None
     vehicle_type: str | None = None
     notes: str | None = None
+    direction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,8 @@ class TraceSet:
     fixes: Positionfixes
     field_stops: list[FieldStop] = field(default_factory=list)
     rejections: list[RowRejection] = field(default_factory=list)
+    #: reason code -> rows rejected beyond the detailed ``rejections`` kept (a cap per file)
+    rejection_overflow: dict[str, int] = field(default_factory=dict)
 
     def reason_counts(self) -> dict[str, int]:
         """Count of fixes and rows per non-OK reason code, read-time rejections included."""
@@ -263,6 +268,8 @@ class TraceSet:
                 counts[Reason(code).code] = counts.get(Reason(code).code, 0) + count
         for rej in self.rejections:
             counts[rej.reason.code] = counts.get(rej.reason.code, 0) + 1
+        for code, count in self.rejection_overflow.items():
+            counts[code] = counts.get(code, 0) + count
         return dict(sorted(counts.items()))
 
     def n_accepted(self) -> int:
@@ -271,7 +278,8 @@ class TraceSet:
 
     def n_rejected(self) -> int:
         """Rows rejected at read time plus fixes dropped by cleaning."""
-        return len(self.rejections) + len(self.fixes) - self.n_accepted()
+        overflow = sum(self.rejection_overflow.values())
+        return len(self.rejections) + overflow + len(self.fixes) - self.n_accepted()
 
     def iter_segments(self, *, min_fixes: int = 2) -> Iterator[TripSegment]:
         """Yield the kept fixes of every trip segment, in trace then time order."""
