@@ -155,7 +155,7 @@ def _dist_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @numba.njit(cache=True)
 def _is_kept(code: int) -> bool:
-    return code == _OK or code == _ROLL
+    return code in (_OK, _ROLL)
 
 
 @numba.njit(cache=True)
