@@ -13,10 +13,10 @@ the summary counts each reason. The rules, in the order they apply:
 5. ``poor_accuracy``: reported horizontal accuracy worse than ``max_accuracy_m``.
 6. Per trace, in file order: ``duplicate`` (same time and position as the last kept fix)
    and ``out_of_order`` (not later than the last kept fix: the clock stepped back).
-7. ``jump``: the implied-speed "sandwich" test: a fix reached from its predecessor and
-   left to its successor both faster than ``max_speed_mps`` and further than
-   ``min_jump_m``, while going straight from predecessor to successor is plausible.
-   Repeated until no more fixes drop, so short bursts of outliers go too.
+7. ``jump``: the implied-speed "sandwich" test: a fix reached from its predecessor
+   faster than ``max_speed_mps`` and further than ``min_jump_m``, where going straight
+   from the predecessor to a later fix is plausible again; bursts of up to five
+   consecutive outliers go together. Repeated until no more fixes drop.
 8. Trip segments: a gap over ``max_gap_s`` starts a new segment.
 9. ``parked``: at each end of a segment, the time a vehicle sat within ``park_radius_m``
    of where it started (or ended) beyond ``park_keep_s`` (the first/last ``park_keep_s``
@@ -140,6 +140,8 @@ _ORDER = int(Reason.OUT_OF_ORDER)
 _JUMP = int(Reason.JUMP)
 _PARKED = int(Reason.PARKED)
 _SHORT = int(Reason.SHORT_SEGMENT)
+#: Longest run of consecutive outliers the sandwich test removes as one burst.
+_MAX_BURST = 5
 
 
 @numba.njit(cache=True)
@@ -194,38 +196,9 @@ def _one_trace(t: NDArray[np.int64], lat: NDArray[np.float64], lon: NDArray[np.f
                 reason[i] = _ORDER
                 continue
         last = i
-    # 7. sandwich jumps, repeated until stable
-    changed = True
-    while changed:
-        changed = False
-        prev = -1
-        cur = -1
-        for i in range(a, b + 1):
-            if i < b and not _is_kept(reason[i]):
-                continue
-            nxt = i if i < b else -1
-            if cur >= 0:
-                d_in = _dist_m(lat[prev], lon[prev], lat[cur], lon[cur]) if prev >= 0 else 0.0
-                v_in = d_in / max((t[cur] - t[prev]) / 1000.0, 1.0) if prev >= 0 else 0.0
-                d_out = _dist_m(lat[cur], lon[cur], lat[nxt], lon[nxt]) if nxt >= 0 else 0.0
-                v_out = d_out / max((t[nxt] - t[cur]) / 1000.0, 1.0) if nxt >= 0 else 0.0
-                jump = False
-                if prev >= 0 and nxt >= 0:
-                    d_pn = _dist_m(lat[prev], lon[prev], lat[nxt], lon[nxt])
-                    v_pn = d_pn / max((t[nxt] - t[prev]) / 1000.0, 1.0)
-                    jump = (v_in > max_speed and v_out > max_speed and d_in > min_jump_m
-                            and d_out > min_jump_m and v_pn <= max_speed)
-                elif prev < 0 and nxt >= 0:  # first fix far off the rest
-                    jump = v_out > max_speed and d_out > min_jump_m * 3
-                elif prev >= 0 and nxt < 0:  # last fix far off the rest
-                    jump = v_in > max_speed and d_in > min_jump_m * 3
-                if jump:
-                    reason[cur] = _JUMP
-                    changed = True
-                    cur = nxt
-                    continue
-            prev = cur
-            cur = nxt
+    # 7. sandwich jumps (single fixes and bursts of up to _MAX_BURST), until stable
+    while _drop_jumps(t, lat, lon, reason, a, b, max_speed, min_jump_m):
+        pass
     # 8. segments at long gaps
     seg = -1
     last = -1
@@ -257,6 +230,75 @@ def _one_trace(t: NDArray[np.int64], lat: NDArray[np.float64], lon: NDArray[np.f
                 old = segment[i]
                 new += 1
             segment[i] = new
+
+
+@numba.njit(cache=True)
+def _next_kept(reason: NDArray[np.int16], i: int, b: int) -> int:
+    i += 1
+    while i < b and not _is_kept(reason[i]):
+        i += 1
+    return i if i < b else -1
+
+
+@numba.njit(cache=True)
+def _speed(t: NDArray[np.int64], lat: NDArray[np.float64], lon: NDArray[np.float64], i: int,
+           j: int) -> float:
+    """Implied speed from fix i to fix j (m/s), elapsed time floored at one second."""
+    return _dist_m(lat[i], lon[i], lat[j], lon[j]) / max(abs(t[j] - t[i]) / 1000.0, 1.0)
+
+
+@numba.njit(cache=True)
+def _drop_jumps(t: NDArray[np.int64], lat: NDArray[np.float64], lon: NDArray[np.float64],
+                reason: NDArray[np.int16], a: int, b: int, max_speed: float,
+                min_jump_m: float) -> bool:
+    """One pass of the sandwich test; True when some fix was flagged.
+
+    A fix ``cur`` reached implausibly fast (and far) from ``prev`` starts a suspected
+    burst; the burst ends at the first later fix ``j`` (within _MAX_BURST) that is
+    plausible from ``prev`` and far from ``cur``: ``cur .. j-1`` are jumps. The first
+    fix of a trace is a jump when leaving it is implausible but the next step is not.
+    """
+    changed = False
+    prev = -1
+    cur = _next_kept(reason, a - 1, b)
+    while cur >= 0:
+        nxt = _next_kept(reason, cur, b)
+        if prev < 0:
+            if nxt >= 0 and _speed(t, lat, lon, cur, nxt) > max_speed and \
+                    _dist_m(lat[cur], lon[cur], lat[nxt], lon[nxt]) > 3 * min_jump_m:
+                after = _next_kept(reason, nxt, b)
+                if after >= 0 and _speed(t, lat, lon, nxt, after) <= max_speed:
+                    reason[cur] = _JUMP
+                    changed = True
+                    cur = nxt
+                    continue
+        elif _speed(t, lat, lon, prev, cur) > max_speed and \
+                _dist_m(lat[prev], lon[prev], lat[cur], lon[cur]) > min_jump_m:
+            j = nxt
+            steps = 0
+            while j >= 0 and steps < _MAX_BURST:
+                if _speed(t, lat, lon, prev, j) <= max_speed and \
+                        _dist_m(lat[cur], lon[cur], lat[j], lon[j]) > min_jump_m:
+                    break
+                j = _next_kept(reason, j, b)
+                steps += 1
+            if j >= 0 and steps < _MAX_BURST:
+                k = cur
+                while k != j:
+                    reason[k] = _JUMP
+                    k = _next_kept(reason, k, b)
+                changed = True
+                cur = j
+                continue
+            if j < 0 and steps < _MAX_BURST:  # the trace ends inside the burst
+                k = cur
+                while k >= 0:
+                    reason[k] = _JUMP
+                    k = _next_kept(reason, k, b)
+                return True
+        prev = cur
+        cur = nxt
+    return changed
 
 
 @numba.njit(cache=True)

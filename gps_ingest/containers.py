@@ -44,6 +44,8 @@ class Member:
 
     name: str
     stream: BinaryIO
+    #: True when the member is one of several files in a zip (trace keys may collide).
+    one_of_many: bool = False
 
 
 def sniff_container(head: bytes) -> str:
@@ -175,4 +177,4 @@ def iter_members(stream: BinaryIO, *, source: str, limits: Limits = Limits()) ->
             raise FormatError(f"cannot open the zip entry ({exc})", where=where,
                               fix="re-create the zip without encryption, using deflate") from None
         limit = min(limits.max_expanded_bytes, info.file_size + 1)
-        yield Member(where, _guard(member, limit, where))  # type: ignore[arg-type]
+        yield Member(where, _guard(member, limit, where), len(infos) > 1)  # type: ignore[arg-type]

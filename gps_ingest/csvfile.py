@@ -47,9 +47,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "device": ("device_id", "imei", "unit_id", "device", "phone_id", "handset_id"),
     "accuracy_m": ("accuracy", "accuracy_m", "horizontal_accuracy", "hacc", "acc"),
     "hdop": ("hdop",),
-    "speed_mps": ("speed", "speed_mps", "speed_ms"),
-    "speed_kmh": ("speed_kmh", "speed_kph"),
-    "altitude_m": ("ele", "altitude", "elevation", "alt", "altitude_m", "ele_m"),
+    "speed_mps": ("speed", "speed_mps", "speed_ms", "speed_m_s"),
+    "speed_kmh": ("speed_kmh", "speed_kph", "speed_km_h"),
+    "altitude_m": ("ele", "altitude", "elevation", "alt", "altitude_m", "ele_m", "elevation_m"),
     "name": ("name", "stop_name", "waypoint", "label"),
     "boardings": ("boardings", "board", "boarded", "passengers_on", "on"),
     "alightings": ("alightings", "alight", "alighted", "passengers_off", "off"),
@@ -61,7 +61,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Meters of horizontal error per unit of HDOP (a common user-equivalent range error).
 HDOP_TO_M = 5.0
-_BLOCK_BYTES = 16 << 20
+_BLOCK_BYTES = 4 << 20
 _MAX_DETAILED_REJECTIONS = 1000
 #: reject(line, reason, detail): records a row that did not become a fix or stop.
 _Reject = Callable[[int | None, Reason, str], None]
@@ -69,8 +69,10 @@ _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 
 
 def _norm(name: str) -> str:
-    name = re.sub(r"\(.*?\)|\[.*?\]", "", name.strip().lower())
-    return re.sub(r"[\s\-./]+", "_", name).strip("_")
+    """``"Speed (km/h)"`` -> ``"speed_kmh"``, ``"Accuracy [m]"`` -> ``"accuracy_m"``."""
+    name = name.strip().lower().replace("km/h", "kmh").replace("m/s", "mps")
+    name = re.sub(r"[(\[](.*?)[)\]]", r"_\1", name)
+    return re.sub(r"[\s\-./_]+", "_", name).strip("_")
 
 
 def _match_columns(header: list[str]) -> dict[str, str]:
@@ -180,14 +182,17 @@ def iter_read_csv(stream: BinaryIO, *, source: str, timezone: str = "UTC") -> It
 
     def reject(line: int | None, reason: Reason, detail: str) -> None:
         if len(rejections) < _MAX_DETAILED_REJECTIONS:
-            where = f"line {line}" if line is not None else "a row"
+            where = f"line {line}" if line is not None else "a row with the wrong cell count"
             rejections.append(RowRejection(where, reason, detail))
         else:
             overflow[reason.code] = overflow.get(reason.code, 0) + 1
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        # Arrow knows the line number only when parsing single-threaded; the text says
+        # which row it is otherwise.
         reject(row.number, Reason.MISSING_VALUE,
-               f"{row.actual_columns} cells where the header has {row.expected_columns}")
+               f"{row.actual_columns} cells where the header has {row.expected_columns}: "
+               f"{row.text[:80]!r}")
         return "skip"
 
     try:
