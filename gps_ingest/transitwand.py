@@ -34,6 +34,7 @@ Google, "Protocol Buffers: Encoding", https://protobuf.dev/programming-guides/en
 
 from __future__ import annotations
 
+import math
 from typing import BinaryIO
 
 import numpy as np
@@ -41,6 +42,7 @@ from google.protobuf.message import DecodeError
 from numpy.typing import NDArray
 
 from gps_ingest.proto import transitwand_pb2 as pb
+from gps_ingest.transitwand_points import float32_degrees, route_byte_ranges, route_points
 from gps_ingest.transitwand_wire import MIN_FIELDS, WireLayout, scan_transitwand
 from transit.errors import FormatError, InputError
 from transit.traces import FieldStop, Positionfixes, Reason, RowRejection, TraceMeta, TraceSet
@@ -166,7 +168,7 @@ def decode_transitwand(data: bytes, *, source: str, device_id: str | None = None
     FormatError
         Empty, truncated or non-TransitWand bytes, or a capture without routes or points.
     """
-    routes, unit_id = _parse(data, source)
+    routes, unit_id, delimited = _parse(data, source)
     if not routes:
         raise FormatError("the TransitWand upload holds no routes", where=source,
                           fix="upload again after recording at least one route in the app")
@@ -176,10 +178,15 @@ def decode_transitwand(data: bytes, *, source: str, device_id: str | None = None
     parts: list[Positionfixes] = []
     stops: list[FieldStop] = []
     rejections: list[RowRejection] = []
-    for index, route in enumerate(routes):
+    buf = np.frombuffer(data, np.uint8)
+    ranges = route_byte_ranges(data, delimited=delimited)
+    for index, (route, (start, end)) in enumerate(zip(routes, ranges, strict=True)):
         meta = _meta(route, index + 1, device_id)
         traces.append(meta)
-        parts.append(_fixes(route, index, rejections))
+        points = route_points(buf, start, end)
+        if points is None:  # cannot happen for bytes protobuf accepted; stay correct anyway
+            points = _points_from_messages(route)
+        parts.append(_fixes(route.start_time, *points, index=index, rejections=rejections))
         stops.extend(_stops(route, index + 1, meta.trace_key, rejections))
     fixes = Positionfixes.concat(parts)
     if len(fixes) == 0:
@@ -189,8 +196,9 @@ def decode_transitwand(data: bytes, *, source: str, device_id: str | None = None
     return TraceSet(traces=traces, fixes=fixes, field_stops=stops, rejections=rejections)
 
 
-def _parse(data: bytes, source: str) -> tuple[list[pb.Upload.Route], int]:
-    """The routes and the Upload's unit_id (0 for delimited routes), or a FormatError."""
+def _parse(data: bytes, source: str) -> tuple[list[pb.Upload.Route], int, bool]:
+    """The routes, the Upload's unit_id (0 for delimited routes) and whether the routes
+    are length-delimited; or a FormatError."""
     if not data:
         raise FormatError("the file is empty", where=source, fix=_FIX)
     # An Upload starts with key 0x08 (unit_id); a delimited Route with its length.
@@ -202,7 +210,7 @@ def _parse(data: bytes, source: str) -> tuple[list[pb.Upload.Route], int]:
     raise FormatError(_diagnose(data), where=source, fix=_FIX)
 
 
-def _as_upload(data: bytes) -> tuple[list[pb.Upload.Route], int] | None:
+def _as_upload(data: bytes) -> tuple[list[pb.Upload.Route], int, bool] | None:
     upload = pb.Upload()
     try:
         upload.ParseFromString(data)
@@ -210,10 +218,10 @@ def _as_upload(data: bytes) -> tuple[list[pb.Upload.Route], int] | None:
         return None
     if not upload.IsInitialized():
         return None
-    return list(upload.route), int(upload.unit_id)
+    return list(upload.route), int(upload.unit_id), False
 
 
-def _as_delimited(data: bytes) -> tuple[list[pb.Upload.Route], int] | None:
+def _as_delimited(data: bytes) -> tuple[list[pb.Upload.Route], int, bool] | None:
     routes: list[pb.Upload.Route] = []
     pos, n = 0, len(data)
     while pos < n:
@@ -229,7 +237,7 @@ def _as_delimited(data: bytes) -> tuple[list[pb.Upload.Route], int] | None:
             return None
         routes.append(route)
         pos += size
-    return routes, 0
+    return routes, 0, True
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -268,30 +276,6 @@ def _diagnose(data: bytes) -> str:
             "length-delimited Route messages")
 
 
-def _float32_degrees(values: NDArray[np.float32]) -> NDArray[np.float64]:
-    """float32 -> float64 through the shortest decimal that round-trips the float32.
-
-    Vectorised: the fewest decimals ``k`` for which ``rint(x * 10**k) / 10**k`` converts
-    back to the same float32 (the same value ``str(np.float32(x))`` prints, found ~10x
-    faster than formatting); the rare leftovers go through the formatter.
-    """
-    wide = values.astype(np.float64)
-    todo = np.isfinite(wide)
-    for k in range(16):
-        idx = np.flatnonzero(todo)
-        if len(idx) == 0:
-            break
-        scale = 10.0**k
-        candidate = np.rint(wide[idx] * scale) / scale
-        ok = candidate.astype(np.float32) == values[idx]
-        wide[idx[ok]] = candidate[ok]
-        todo[idx[ok]] = False
-    rest = np.flatnonzero(todo)
-    if len(rest):
-        wide[rest] = values[rest].astype(str).astype(np.float64)
-    return wide
-
-
 def _meta(route: pb.Upload.Route, r: int, device_id: str | None) -> TraceMeta:
     name = route.route_name.strip()
     notes = [route.route_notes.strip()]
@@ -311,12 +295,19 @@ def _meta(route: pb.Upload.Route, r: int, device_id: str | None) -> TraceMeta:
     )
 
 
-def _fixes(route: pb.Upload.Route, index: int, rejections: list[RowRejection]) -> Positionfixes:
+def _points_from_messages(route: pb.Upload.Route) -> tuple[
+        NDArray[np.float32], NDArray[np.float32], NDArray[np.int64]]:
+    """The slow way to :func:`route_points`' result, through the message objects."""
     n = len(route.point)
-    lat32 = np.fromiter((p.lat for p in route.point), np.float32, n)
-    lon32 = np.fromiter((p.lon for p in route.point), np.float32, n)
-    offset_s = np.fromiter((p.timeoffset for p in route.point), np.int64, n)
-    time_ms = int(route.start_time) + 1000 * np.cumsum(offset_s)
+    return (np.fromiter((p.lat for p in route.point), np.float32, n),
+            np.fromiter((p.lon for p in route.point), np.float32, n),
+            np.fromiter((p.timeoffset for p in route.point), np.int64, n))
+
+
+def _fixes(start_ms: int, lat32: NDArray[np.float32], lon32: NDArray[np.float32],
+           offset_s: NDArray[np.int64], *, index: int,
+           rejections: list[RowRejection]) -> Positionfixes:
+    time_ms = int(start_ms) + 1000 * np.cumsum(offset_s)
     missing = np.isnan(lat32) | np.isnan(lon32)
     for i in np.flatnonzero(missing).tolist():
         rejections.append(RowRejection(
@@ -326,13 +317,16 @@ def _fixes(route: pb.Upload.Route, index: int, rejections: list[RowRejection]) -
     return Positionfixes.from_columns(
         trace_index=np.full(int(keep.sum()), index, np.int32),
         time_ms=time_ms[keep],
-        lat=_float32_degrees(lat32[keep]),
-        lon=_float32_degrees(lon32[keep]),
+        lat=float32_degrees(lat32[keep]),
+        lon=float32_degrees(lon32[keep]),
     )
 
 
 def _stops(route: pb.Upload.Route, r: int, trace_key: str,
            rejections: list[RowRejection]) -> list[FieldStop]:
+    n = len(route.stop)
+    lat = float32_degrees(np.fromiter((s.lat for s in route.stop), np.float32, n)).tolist()
+    lon = float32_degrees(np.fromiter((s.lon for s in route.stop), np.float32, n)).tolist()
     out: list[FieldStop] = []
     base_ms = int(route.start_time)
     for i, stop in enumerate(route.stop):
@@ -342,16 +336,15 @@ def _stops(route: pb.Upload.Route, r: int, trace_key: str,
             "departureTimeoffset") else None
         if arrival_ms is not None:
             base_ms = arrival_ms
-        lat_lon = _float32_degrees(np.array([stop.lat, stop.lon], np.float32))
-        if np.isnan(lat_lon).any():
+        if math.isnan(lat[i]) or math.isnan(lon[i]):
             rejections.append(RowRejection(
                 where=f"stop {i + 1} of route {r}", reason=Reason.MISSING_VALUE,
                 detail="latitude or longitude is NaN"))
             continue
         out.append(FieldStop(
             trace_key=trace_key,
-            lat=float(lat_lon[0]),
-            lon=float(lat_lon[1]),
+            lat=lat[i],
+            lon=lon[i],
             time_ms=arrival_ms,
             departure_ms=departure_ms,
             boardings=stop.board if stop.HasField("board") else None,

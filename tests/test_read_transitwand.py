@@ -23,11 +23,13 @@ from gps_ingest.proto import transitwand_pb2 as pb
 from gps_ingest.timeparse import parse_instants
 from gps_ingest.transitwand import (
     UPTIME_LIMIT_MS,
+    _points_from_messages,
     decode_transitwand,
     parse_transitwand_upload_form,
     read_transitwand,
     sniff_transitwand,
 )
+from gps_ingest.transitwand_points import float32_degrees, route_points
 from tests.transitwand_factory import (
     NAIROBI_START_MS,
     CapturePoint,
@@ -414,3 +416,56 @@ def test_24_real_abidjan_trace_through_a_transitwand_capture(shared_data: Path) 
     assert len(ts.field_stops) == len(wps)
     assert all(s.boardings == 1 for s in ts.field_stops)
     assert [s.time_ms for s in ts.field_stops] == sorted(s.time_ms for s in ts.field_stops)
+
+
+# --- 7. the compiled point walker against the protobuf message objects -----------------------
+
+_int32 = st.integers(-(2**31), 2**31 - 1)
+
+
+@settings(max_examples=80, deadline=None)
+@given(points=st.lists(st.tuples(st.floats(width=32), st.floats(width=32),
+                                 st.one_of(st.none(), _int32)), max_size=40),
+       name=st.one_of(st.none(), st.text(max_size=10)), n_stops=st.integers(0, 3))
+def test_25_compiled_point_walker_matches_the_protobuf_runtime(
+        points: list[tuple[float, float, int | None]], name: str | None, n_stops: int) -> None:
+    msg = pb.Upload.Route(start_time=T0)
+    if name is not None:
+        msg.route_name = name
+    for lat, lon, offset in points:
+        p = msg.point.add(lat=lat, lon=lon)
+        if offset is not None:
+            p.timeoffset = offset
+    for j in range(n_stops):
+        msg.stop.add(lat=1.0, lon=2.0, arrivalTimeoffset=j, board=j)
+    data = msg.SerializeToString()
+    got = route_points(np.frombuffer(data, np.uint8), 0, len(data))
+    assert got is not None
+    want = _points_from_messages(msg)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        assert np.array_equal(g, w, equal_nan=True)
+
+
+def test_26_fields_in_any_order_and_unknown_fields_read_like_protobuf() -> None:
+    """Other encoders may order fields differently or add new ones; reading must not care."""
+    point = (_key(3, 0) + b"\x04" + _key(9, 0) + b"\x01" + _key(2, 5) + struct.pack("<f", 2.5)
+             + _key(1, 5) + struct.pack("<f", 1.25))
+    route = (_key(2, 2) + _len(point) + _key(12, 2) + _len(b"future") + _key(1, 0) + b"\x01"
+             + _key(2, 2) + _len(point))
+    ts = _read(_len(route))
+    assert ts.fixes.time_ms.tolist() == [1 + 4_000, 1 + 8_000]
+    assert ts.fixes.lat.tolist() == [1.25, 1.25]
+    assert ts.fixes.lon.tolist() == [2.5, 2.5]
+
+
+@settings(max_examples=200, deadline=None)
+@given(degrees=st.lists(st.one_of(st.floats(-1000, 1000, width=32), st.just(float("nan"))),
+                        max_size=50),
+       anything=st.lists(st.floats(width=32, allow_nan=False), max_size=20))
+def test_27_float32_degrees_are_the_shortest_round_trip_decimals(
+        degrees: list[float], anything: list[float]) -> None:
+    x = np.array(degrees, np.float32)
+    assert np.array_equal(float32_degrees(x), x.astype(str).astype(np.float64), equal_nan=True)
+    y = np.array(anything, np.float32)  # far outside degrees: still the same float32
+    assert np.array_equal(float32_degrees(y).astype(np.float32), y)
