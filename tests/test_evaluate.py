@@ -1,0 +1,101 @@
+"""Evaluation metrics on hand-made differences whose effect is arithmetic."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.small_network import small_network
+from transit.evaluate import evaluate_network, lcs_length, match_points
+from transit.model import Network, Shape
+from transit.sim_geometry import EARTH_RADIUS_M
+
+#: Degrees of longitude per metre at the small network's latitude (-1.3).
+DEG_PER_M_LON = 1 / (np.pi / 180 * EARTH_RADIUS_M * np.cos(np.radians(-1.3)))
+
+
+def _shift_stops(net: Network, east_m: float) -> Network:
+    return replace(net, stops=tuple(replace(s, stop_lon=s.stop_lon + east_m * DEG_PER_M_LON)
+                                    for s in net.stops))
+
+
+def test_identical_networks_are_perfect() -> None:
+    r = evaluate_network(small_network(), small_network())
+    assert (r["stops"]["precision"], r["stops"]["recall"], r["stops"]["f1"]) == (1, 1, 1)
+    assert r["patterns"]["recovery"] == 1.0
+    assert r["shapes"]["mean_error_m"] == pytest.approx(0.0, abs=1e-6)
+    assert r["run_times"]["median_error_pct"] == 0.0
+    assert r["run_times"]["n_pairs"] == 12  # 2 patterns x 2 bands x 3 stop pairs
+
+
+@pytest.mark.parametrize(("east_m", "f1"), [(20.0, 1.0), (29.0, 1.0), (31.0, 0.0)])
+def test_stop_radius(east_m: float, f1: float) -> None:
+    r = evaluate_network(_shift_stops(small_network(), east_m), small_network())
+    assert r["stops"]["f1"] == f1
+
+
+def test_missing_stop_lowers_recall_and_breaks_the_pattern() -> None:
+    truth = small_network()
+    built = replace(truth, stops=tuple(s for s in truth.stops if s.stop_id != "B"),
+                    patterns=tuple(replace(p, stop_ids=tuple(s for s in p.stop_ids if s != "B"),
+                                           timings=()) for p in truth.patterns))
+    r = evaluate_network(built, truth)
+    assert r["stops"]["precision"] == 1.0
+    assert r["stops"]["recall"] == 0.75
+    assert r["stops"]["f1"] == pytest.approx(2 * 0.75 / 1.75)
+    assert r["patterns"]["recovered"] == 0  # 3 of 4 stops is below 90 %
+    assert {d["share"] for d in r["patterns"]["details"]} == {0.75}
+
+
+def test_lenient_share_recovers_pattern_with_a_missed_stop() -> None:
+    truth = small_network()
+    built = replace(truth, patterns=tuple(
+        replace(p, stop_ids=tuple(s for s in p.stop_ids if s != "B"), timings=())
+        for p in truth.patterns))
+    r = evaluate_network(built, truth, pattern_share=0.75)
+    assert r["patterns"]["recovery"] == 1.0
+
+
+def test_shape_offset_is_the_mean_error() -> None:
+    truth = small_network()
+    built = replace(truth, shapes=tuple(
+        Shape(s.shape_id, s.lat, tuple(v + 5 * DEG_PER_M_LON for v in s.lon))
+        for s in truth.shapes))
+    assert evaluate_network(built, truth)["shapes"]["mean_error_m"] == pytest.approx(5.0,
+                                                                                     abs=0.05)
+
+
+def test_run_times_ten_percent_slow() -> None:
+    truth = small_network()
+    built = replace(truth, patterns=tuple(
+        replace(p, timings=tuple(replace(t, run_times_s=tuple(round(v * 1.1)
+                                                              for v in t.run_times_s))
+                                 for t in p.timings)) for p in truth.patterns))
+    err = evaluate_network(built, truth)["run_times"]["median_error_pct"]
+    assert err == pytest.approx(10.0, abs=1.0)
+
+
+def test_run_time_across_a_missed_stop_includes_its_dwell() -> None:
+    truth = small_network()
+    north = truth.patterns[0]
+    am = north.timings[0]  # runs 60, 70, 80; dwells 0, 20, 30, 0
+    # built A C D with A->C = 60 + 20 + 70 = 150 s, exactly the truth
+    built_timing = replace(am, run_times_s=(150, 80), dwell_s=(0, 30, 0))
+    built = replace(truth, patterns=(replace(north, stop_ids=("A", "C", "D"),
+                                             timings=(built_timing,)),))
+    r = evaluate_network(built, truth, pattern_share=0.75)
+    assert r["run_times"]["n_pairs"] == 2
+    assert r["run_times"]["median_error_pct"] == 0.0
+
+
+def test_match_points_is_one_to_one_closest_first() -> None:
+    ax, ay = np.array([0.0]), np.array([0.0])
+    bx, by = np.array([10.0, 4.0, 50.0]), np.array([0.0, 0.0, 0.0])
+    assert match_points(ax, ay, bx, by, 30.0) == [(0, 1, 4.0)]
+
+
+def test_lcs() -> None:
+    assert lcs_length(["A", None, "C", "D"], ["A", "C", "X", "D"]) == 3
+    assert lcs_length([], ["A"]) == 0

@@ -1,0 +1,208 @@
+"""How good is a built network? Compare it with a ground-truth network.
+
+:func:`evaluate_network` reports
+
+* **stops**: built stops matched one-to-one to truth stops within ``radius_m`` (greedy,
+  closest pairs first); precision = matched / built, recall = matched / truth, F1;
+* **patterns**: a truth pattern is *recovered* when some built pattern holds at least
+  ``pattern_share`` of its stops in order (longest common subsequence over matched stops);
+* **shapes**: for recovered patterns, the mean distance (m) from the built shape, densified
+  every :data:`DENSIFY_M` metres, to the truth shape;
+* **run times**: for recovered patterns and bands present in both, every pair of
+  consecutive built stops is compared with the truth time between the matched truth stops
+  (runs plus the dwells of truth stops in between); the median absolute error in percent.
+
+References
+----------
+Hirschberg, D. S. (1977). Algorithms for the longest common subsequence problem.
+*J. ACM* 24(4), 664-675 (the dynamic programme used for pattern recovery).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from transit.model import Network, Pattern, Shape
+from transit.sim_geometry import Plane
+
+__all__ = ["DENSIFY_M", "evaluate_network", "lcs_length", "match_points"]
+
+#: Spacing of the points taken along a built shape to measure its error (metres).
+DENSIFY_M = 10.0
+
+
+def match_points(ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[np.float64],
+                 by: NDArray[np.float64], radius_m: float) -> list[tuple[int, int, float]]:
+    """One-to-one matches ``(i, j, distance_m)`` of points a and b within ``radius_m``,
+    closest pairs first (ties broken by index, so the result is deterministic)."""
+    if len(ax) == 0 or len(bx) == 0:
+        return []
+    cell = radius_m
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for j, key in enumerate(zip(np.floor(bx / cell).astype(int), np.floor(by / cell).astype(int),
+                                strict=True)):
+        buckets.setdefault(key, []).append(j)
+    pairs: list[tuple[float, int, int]] = []
+    for i, (cx, cy) in enumerate(zip(np.floor(ax / cell).astype(int),
+                                     np.floor(ay / cell).astype(int), strict=True)):
+        for gx in (cx - 1, cx, cx + 1):
+            for gy in (cy - 1, cy, cy + 1):
+                for j in buckets.get((gx, gy), ()):
+                    d = float(np.hypot(ax[i] - bx[j], ay[i] - by[j]))
+                    if d <= radius_m:
+                        pairs.append((d, i, j))
+    pairs.sort()
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    out = []
+    for d, i, j in pairs:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            out.append((i, j, d))
+    return out
+
+
+def lcs_length(a: Sequence[object], b: Sequence[object]) -> int:
+    """Length of the longest common subsequence of ``a`` and ``b`` (None never matches)."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x is not None and x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _lcs_pairs(a: Sequence[object], b: Sequence[object]) -> list[tuple[int, int]]:
+    """Index pairs of one longest common subsequence (for run-time comparison)."""
+    n, m = len(a), len(b)
+    table = np.zeros((n + 1, m + 1), dtype=np.int32)
+    for i in range(n):
+        for j in range(m):
+            table[i + 1, j + 1] = (table[i, j] + 1 if a[i] is not None and a[i] == b[j]
+                                   else max(table[i, j + 1], table[i + 1, j]))
+    pairs = []
+    i, j = n, m
+    while i and j:
+        if a[i - 1] is not None and a[i - 1] == b[j - 1]:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif table[i - 1, j] >= table[i, j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+def _densify(shape: Shape, plane: Plane) -> NDArray[np.float64]:
+    x, y = plane.to_xy(np.asarray(shape.lat, float), np.asarray(shape.lon, float))
+    if len(x) < 2:
+        return np.column_stack([x, y])
+    line = shapely.LineString(np.column_stack([x, y]))
+    dist = np.append(np.arange(0.0, line.length, DENSIFY_M), line.length)
+    return shapely.get_coordinates(shapely.line_interpolate_point(line, dist))
+
+
+def _shape_error_m(built: Shape, truth: Shape, plane: Plane) -> float:
+    pts = _densify(built, plane)
+    tx, ty = plane.to_xy(np.asarray(truth.lat, float), np.asarray(truth.lon, float))
+    line = shapely.LineString(np.column_stack([tx, ty]))
+    return float(np.mean(shapely.distance(shapely.points(pts), line)))
+
+
+def _run_errors(bp: Pattern, tp: Pattern, pairs: list[tuple[int, int]]) -> list[float]:
+    """Percent errors of built run times against truth, per band present in both."""
+    truth_by_band = {t.band: t for t in tp.timings}
+    out = []
+    for bt in bp.timings:
+        tt = truth_by_band.get(bt.band)
+        if tt is None:
+            continue
+        for (ti0, bi0), (ti1, bi1) in itertools.pairwise(pairs):
+            if bi1 != bi0 + 1:
+                continue  # the built pattern has an unmatched stop between them
+            truth_s = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
+            if truth_s > 0:
+                out.append(abs(bt.run_times_s[bi0] - truth_s) / truth_s * 100)
+    return out
+
+
+def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
+                     pattern_share: float = 0.9) -> dict[str, Any]:
+    """Stop, pattern, shape and run-time accuracy of ``built`` against ``truth``.
+
+    Returns a JSON-ready dict: ``stops`` (n_built, n_truth, matched, precision, recall,
+    f1, median_distance_m), ``patterns`` (n_truth, recovered, recovery, per-pattern
+    details), ``shapes`` (n, mean_error_m, median_error_m), ``run_times`` (n_pairs,
+    median_error_pct) and ``radius_m``/``pattern_share``.
+    """
+    all_lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
+    all_lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
+    plane = Plane(float(np.median(all_lat)) if all_lat else 0.0,
+                  float(np.median(all_lon)) if all_lon else 0.0)
+    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                         np.array([s.stop_lon for s in built.stops]))
+    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
+                         np.array([s.stop_lon for s in truth.stops]))
+    matches = match_points(tx, ty, bx, by, radius_m)
+    built_for_truth = {truth.stops[i].stop_id: built.stops[j].stop_id for i, j, _ in matches}
+    n_b, n_t, n_m = len(built.stops), len(truth.stops), len(matches)
+    precision = n_m / n_b if n_b else 0.0
+    recall = n_m / n_t if n_t else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+    built_shapes = {s.shape_id: s for s in built.shapes}
+    truth_shapes = {s.shape_id: s for s in truth.shapes}
+    details = []
+    shape_errors: list[float] = []
+    run_errors: list[float] = []
+    for tp in sorted(truth.patterns, key=lambda p: p.pattern_id):
+        mapped = [built_for_truth.get(s) for s in tp.stop_ids]
+        wanted = {s for s in mapped if s is not None}
+        best: tuple[float, int, Pattern] | None = None
+        for bp in built.patterns:
+            if len(wanted.intersection(bp.stop_ids)) < 0.5 * pattern_share * len(mapped):
+                continue
+            share = lcs_length(mapped, bp.stop_ids) / len(mapped)
+            rank = (share, -abs(len(bp.stop_ids) - len(mapped)))
+            if best is None or rank > (best[0], best[1]):
+                best = (share, rank[1], bp)
+        row: dict[str, Any] = {"truth_pattern": tp.pattern_id, "route_id": tp.route_id,
+                               "direction_id": tp.direction_id, "n_stops": len(mapped),
+                               "built_pattern": None, "share": 0.0, "recovered": False}
+        if best is not None:
+            share, _, bp = best
+            row.update(built_pattern=bp.pattern_id, share=round(share, 4),
+                       recovered=share >= pattern_share)
+            if share >= pattern_share:
+                if bp.shape_id in built_shapes and tp.shape_id in truth_shapes:
+                    err = _shape_error_m(built_shapes[str(bp.shape_id)],
+                                         truth_shapes[str(tp.shape_id)], plane)
+                    shape_errors.append(err)
+                    row["shape_error_m"] = round(err, 2)
+                run_errors.extend(_run_errors(bp, tp, _lcs_pairs(mapped, bp.stop_ids)))
+        details.append(row)
+    n_rec = sum(1 for d in details if d["recovered"])
+    dist = [d for _, _, d in matches]
+    return {
+        "radius_m": radius_m,
+        "pattern_share": pattern_share,
+        "stops": {"n_built": n_b, "n_truth": n_t, "matched": n_m, "precision": precision,
+                  "recall": recall, "f1": f1,
+                  "median_distance_m": float(np.median(dist)) if dist else None},
+        "patterns": {"n_truth": len(details), "recovered": n_rec,
+                     "recovery": n_rec / len(details) if details else 0.0,
+                     "details": details},
+        "shapes": {"n": len(shape_errors),
+                   "mean_error_m": float(np.mean(shape_errors)) if shape_errors else None,
+                   "median_error_m": float(np.median(shape_errors)) if shape_errors else None},
+        "run_times": {"n_pairs": len(run_errors),
+                      "median_error_pct": float(np.median(run_errors)) if run_errors else None},
+    }
