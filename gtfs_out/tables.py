@@ -18,6 +18,7 @@ GTFS Schedule reference, https://gtfs.org/documentation/schedule/reference/
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ __all__ = [
     "SERVICE_ID",
     "FeedRows",
     "build_feed_rows",
+    "content_version",
     "format_clock",
     "shape_rows",
     "template_trip_id",
@@ -147,9 +149,22 @@ def _sorted(rows: list[tuple[str, ...]], key_cols: Sequence[int],
     return sorted(rows, key=key)
 
 
+def content_version(rows: FeedRows) -> str:
+    """A feed version derived from the rows: ``sha256:`` and 12 hex digits."""
+    h = hashlib.sha256()
+    for name in sorted(rows):
+        header, body = rows[name]
+        h.update(name.encode())
+        h.update("\x1f".join(header).encode())
+        for row in body:
+            h.update("\x1e".join(row).encode())
+    return f"sha256:{h.hexdigest()[:12]}"
+
+
 def build_feed_rows(network: Network) -> FeedRows:
     """GTFS files of ``network`` as ``{file stem: (header, sorted rows of text)}``.
 
+    An empty ``feed_version`` becomes :func:`content_version` of the other files.
     Patterns without timings get no trip (they cannot be scheduled); shapes and stops no
     pattern uses are left out, so the feed has no unused entities. Optional route columns
     (``continuous_pickup`` / ``continuous_drop_off``) appear only when a route sets them.
@@ -224,9 +239,10 @@ def build_feed_rows(network: Network) -> FeedRows:
     out["calendar"] = (FEED_COLUMNS["calendar"], [
         (SERVICE_ID, "1", "1", "1", "1", "1", "1", "1", network.start_date, network.end_date)])
     publisher_url = network.feed_publisher_url or url
+    version = network.feed_version or content_version(out)
     out["feed_info"] = (FEED_COLUMNS["feed_info"], [(
         network.feed_publisher_name or network.agency_name or "Unknown publisher",
-        publisher_url, lang, network.start_date, network.end_date, network.feed_version,
+        publisher_url, lang, network.start_date, network.end_date, version,
         network.extra.get("feed_contact_email", ""),
         network.extra.get("feed_contact_url", publisher_url))])
     return out

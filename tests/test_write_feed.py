@@ -158,3 +158,13 @@ def test_failure_keeps_old_feed_and_leaves_no_temp(tmp_path: Path,
         write_feed(small_network(), target)
     assert target.read_bytes() == b"old feed"
     assert [p.name for p in tmp_path.iterdir()] == ["feed.zip"]
+
+
+def test_missing_feed_version_derives_from_content() -> None:
+    a = build_feed_rows(small_network(feed_version=""))
+    b = build_feed_rows(small_network(feed_version="", agency_name="Other Sacco"))
+    version_a = a["feed_info"][1][0][5]
+    assert version_a.startswith("sha256:")
+    assert len(version_a) == len("sha256:") + 12
+    assert version_a == build_feed_rows(small_network(feed_version=""))["feed_info"][1][0][5]
+    assert version_a != b["feed_info"][1][0][5]
