@@ -111,6 +111,8 @@ class PendingStop:
     time_ms: int | None
     name: str | None
     trace_index: int | None = None
+    boardings: int | None = None
+    alightings: int | None = None
 
 
 def attach_stops(
@@ -149,5 +151,6 @@ def attach_stops(
                 if len(inside):
                     index = int(inside[0])
         out.append(FieldStop(trace_key=traces[index].trace_key, lat=stop.lat, lon=stop.lon,
-                             time_ms=stop.time_ms, name=stop.name))
+                             time_ms=stop.time_ms, name=stop.name, boardings=stop.boardings,
+                             alightings=stop.alightings))
     return out
