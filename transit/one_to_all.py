@@ -1,0 +1,221 @@
+"""Sampling departures and draws; one origin to every stop or point, as arrays.
+
+A query departs at every minute of a window and, when the timetable has headway-based
+patterns, under several Monte Carlo draws of their start offsets (R5's method): each
+(draw, minute) pair is one sample, so every answer is a distribution. Walking the whole way
+is always a candidate. Per draw the minutes run latest first with labels kept (range
+RAPTOR), so a 60-minute window costs little more than one search.
+
+The one-to-all functions (:func:`travel_times_to_stops`, :func:`travel_times_to_points`)
+are what accessibility studies call once per origin; they reuse a caller-owned
+:class:`~transit.raptor.RaptorState` and allocate only their output.
+
+References
+----------
+M. Conway, A. Byrd, M. van der Linden, "Evidence-based transit and land use sketch planning
+using interactive accessibility methods on combined schedule and headway-based networks",
+Transportation Research Record 2653, 2017 (random offsets, percentiles over a window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from transit.errors import InputError
+from transit.raptor import RaptorState, run_raptor
+from transit.timetable import Timetable
+from transit.walk import haversine_m, walk_s_for_m, walks_to_stops
+
+__all__ = [
+    "PointEgress",
+    "access_for_point",
+    "access_for_stop",
+    "build_point_egress",
+    "check_in_area",
+    "departure_times",
+    "draw_offsets",
+    "travel_times_to_points",
+    "travel_times_to_stops",
+]
+
+
+def departure_times(depart_s: int, window_s: int, step_s: int = 60) -> NDArray[np.int32]:
+    """Departure clock times ``depart_s, depart_s + step_s, ...`` before ``depart_s + window_s``.
+
+    A zero window gives the single departure ``depart_s``.
+    """
+    if window_s < 0 or step_s <= 0:
+        raise InputError(f"window of {window_s} s in steps of {step_s} s",
+                         fix="give a window of zero or more minutes")
+    count = max(1, -(-window_s // step_s))
+    return (depart_s + step_s * np.arange(count)).astype(np.int32)
+
+
+def draw_offsets(tt: Timetable, draws: int, seed: int) -> NDArray[np.int32]:
+    """Random start offsets ``(draws, n_freq_entries)``, each in ``[0, headway)`` seconds.
+
+    A timetable without headway-based windows needs one draw only (its rows would all be
+    equal), so it gets a single row of zeros whatever ``draws`` is.
+    """
+    if draws < 1:
+        raise InputError(f"{draws} draws", fix="ask for at least one Monte Carlo draw")
+    if tt.n_freq_entries == 0:
+        return np.zeros((1, 0), np.int32)
+    rng = np.random.default_rng(seed)
+    unit = rng.random((draws, tt.n_freq_entries))
+    return np.floor(unit * tt.freq_headway_s[None, :]).astype(np.int32)
+
+
+def _outside_message(tt: Timetable, lat: float, lon: float) -> str:
+    d_m = haversine_m(tt.stop_lat, tt.stop_lon, lat, lon)
+    nearest = np.argsort(d_m, kind="stable")[:3]
+    names = ", ".join(f"{tt.stop_ids[i]} '{tt.stop_names[i]}' {d_m[i] / 1000:.1f} km"
+                      for i in nearest)
+    return names
+
+
+def check_in_area(tt: Timetable, lat: float, lon: float, what: str) -> None:
+    """Raise :class:`InputError` when a point lies outside the feed's area.
+
+    The area is the stops' bounding box widened by the longest access walk.
+    """
+    if not (np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputError(f"{what} ({lat}, {lon}) is not a WGS84 coordinate",
+                         fix="give LAT,LON in degrees, e.g. -1.2921,36.8219")
+    pad_deg = tt.walk.max_access_m / 111_000.0
+    pad_lon = pad_deg / max(np.cos(np.radians(lat)), 1e-6)
+    inside = (tt.stop_lat.min() - pad_deg <= lat <= tt.stop_lat.max() + pad_deg
+              and tt.stop_lon.min() - pad_lon <= lon <= tt.stop_lon.max() + pad_lon)
+    if not inside:
+        raise InputError(f"{what} ({lat}, {lon}) is outside the feed's area; nearest stops: "
+                         f"{_outside_message(tt, lat, lon)}",
+                         fix="check the order (LAT,LON) and the feed")
+
+
+def access_for_point(tt: Timetable, lat: float, lon: float
+                     ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """Stops within ``walk.max_access_m`` of a point and the walks (s) to them."""
+    return walks_to_stops(tt.stop_lat, tt.stop_lon, lat, lon, tt.walk)
+
+
+def access_for_stop(tt: Timetable, stop: int) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """Starting at a stop: the stop itself (0 s) and its walking transfers."""
+    lo, hi = tt.transfer_ptr[stop], tt.transfer_ptr[stop + 1]
+    stops = np.concatenate([[stop], tt.transfer_stop[lo:hi]]).astype(np.int32)
+    walk_s = np.concatenate([[0], tt.transfer_s[lo:hi]]).astype(np.int32)
+    return stops, walk_s
+
+
+def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
+                          origin_lon: float, depart_s: int, window_s: int = 3600,
+                          draws: int = 5, seed: int = 0,
+                          offsets_s: NDArray[np.int32] | None = None) -> NDArray[np.int32]:
+    """Travel time (s) from a point to every stop, for every (draw, departure minute).
+
+    Parameters
+    ----------
+    tt, state
+        Timetable and reusable scratch space.
+    origin_lat, origin_lon
+        Origin, WGS84 degrees.
+    depart_s, window_s
+        First departure (clock s) and window length (s); one departure per minute.
+    draws, seed
+        Monte Carlo draws of frequency offsets and the seed that makes them repeatable.
+    offsets_s
+        Give ``(draws, n_freq_entries)`` offsets to share draws between origins
+        (:func:`draw_offsets`); ``draws`` and ``seed`` are then ignored.
+
+    Returns
+    -------
+    NDArray[np.int32]
+        ``(n_samples, n_stops)``, draw-major then departure order; UNREACHED where a stop
+        cannot be reached. Includes the access walk; walking the whole way is not a stop
+        travel time (see :func:`travel_times_to_points`).
+    """
+    offsets = draw_offsets(tt, draws, seed) if offsets_s is None else offsets_s
+    deps = departure_times(depart_s, window_s)
+    access_stops, access_s = access_for_point(tt, origin_lat, origin_lon)
+    out = np.empty((offsets.shape[0] * deps.size, tt.n_stops), np.int32)
+    empty = np.zeros(0, np.int32)
+    for d in range(offsets.shape[0]):
+        block = out[d * deps.size:(d + 1) * deps.size]
+        run_raptor(tt, state, access_stops, access_s, empty, empty, deps, offsets[d], block)
+    _to_durations(out, np.tile(deps, offsets.shape[0]))
+    return out
+
+
+@njit(cache=True)
+def _to_durations(clock: NDArray[np.int32], deps: NDArray[np.int32]) -> None:
+    inf = 2147483647
+    for r in range(clock.shape[0]):
+        for s in range(clock.shape[1]):
+            if clock[r, s] != inf:
+                clock[r, s] -= deps[r]
+
+
+@dataclass(frozen=True)
+class PointEgress:
+    """Walks from stops to a set of destination points (CSR by point), built once.
+
+    The walks to point ``j`` are ``stops[ptr[j]:ptr[j+1]]`` with durations ``walk_s``.
+    """
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    ptr: NDArray[np.int32]
+    stops: NDArray[np.int32]
+    walk_s: NDArray[np.int32]
+
+
+def build_point_egress(tt: Timetable, lat: NDArray[np.float64],
+                       lon: NDArray[np.float64]) -> PointEgress:
+    """The stops within ``walk.max_access_m`` of each point, and the walks (s) from them."""
+    lat = np.asarray(lat, np.float64)
+    lon = np.asarray(lon, np.float64)
+    ptr = [0]
+    stops: list[NDArray[np.int32]] = []
+    walks: list[NDArray[np.int32]] = []
+    for la, lo in zip(lat, lon, strict=True):
+        s, w = walks_to_stops(tt.stop_lat, tt.stop_lon, float(la), float(lo), tt.walk)
+        stops.append(s)
+        walks.append(w)
+        ptr.append(ptr[-1] + s.size)
+    return PointEgress(lat, lon, np.asarray(ptr, np.int32), _concat(stops), _concat(walks))
+
+
+def _concat(parts: list[NDArray[np.int32]]) -> NDArray[np.int32]:
+    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+
+
+def travel_times_to_points(tt: Timetable, stop_times_s: NDArray[np.int32],
+                           egress: PointEgress, origin_lat: float,
+                           origin_lon: float) -> NDArray[np.int32]:
+    """Travel time (s) to each point per sample: best of stop + walk, or walking all the way.
+
+    ``stop_times_s`` is the output of :func:`travel_times_to_stops` for the same origin.
+    Returns ``(n_samples, n_points)`` int32.
+    """
+    direct = walk_s_for_m(haversine_m(egress.lat, egress.lon, origin_lat, origin_lon), tt.walk)
+    out = np.empty((stop_times_s.shape[0], egress.lat.shape[0]), np.int32)
+    _points(stop_times_s, egress.ptr, egress.stops, egress.walk_s, direct, out)
+    return out
+
+
+@njit(cache=True)
+def _points(stop_tt: NDArray[np.int32], ptr: NDArray[np.int32], stops: NDArray[np.int32],
+            walk_s: NDArray[np.int32], direct: NDArray[np.int32],
+            out: NDArray[np.int32]) -> None:
+    inf = 2147483647
+    for r in range(stop_tt.shape[0]):
+        for j in range(ptr.shape[0] - 1):
+            best = direct[j]
+            for q in range(ptr[j], ptr[j + 1]):
+                t = stop_tt[r, stops[q]]
+                if t != inf and t + walk_s[q] < best:
+                    best = t + walk_s[q]
+            out[r, j] = best

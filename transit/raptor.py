@@ -1,0 +1,371 @@
+"""The RAPTOR router kernel (round-based public transit routing) and its reusable state.
+
+Round ``k`` finds the earliest arrival at every stop with at most ``k`` rides: it scans
+each pattern through a stop marked in round ``k-1``, boards the earliest vehicle it can
+catch and rides on, then relaxes walking transfers from the stops reached by a vehicle
+(Delling, Pajor & Werneck 2012). A *range* query (rRAPTOR, same paper, section 4) runs the
+departure times of a window from the latest to the earliest and keeps the labels between
+runs: a journey that leaves later is still valid for an earlier departure.
+
+Frequency-based patterns follow Conveyal R5 (Conway, Byrd & van der Linden 2017): each
+headway window gets one start offset in ``[0, headway)`` per Monte Carlo draw; vehicles
+then leave the first stop at ``start + offset + k*headway`` while that is before ``end``.
+Scheduled trips are exact.
+
+Two label sets are kept, as in R5: arrivals by vehicle (``ride``) and arrivals after a walk
+(``arr``). Pruning a vehicle arrival only against earlier *vehicle* arrivals keeps the
+walking rules exact: a transfer walk may only follow a ride (walks are not chained).
+
+The kernel holds no transit data of its own; :class:`RaptorState` is scratch space the
+caller owns and reuses across queries (no allocation per query).
+
+References
+----------
+D. Delling, T. Pajor, R. F. Werneck, "Round-Based Public Transit Routing", ALENEX 2012,
+and Transportation Science 49(3), 2015.
+M. Conway, A. Byrd, M. van der Linden, Transportation Research Record 2653, 2017.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from transit.timetable import UNREACHED, Timetable
+from transit.walk import EARTH_RADIUS_M, unit_vectors
+
+__all__ = ["DEFAULT_MAX_RIDES", "RaptorState", "run_raptor"]
+
+#: Rounds (rides) a search may use; the search stops earlier when no stop improves.
+DEFAULT_MAX_RIDES = 16
+
+_INF = np.int32(UNREACHED)
+
+
+class RaptorState:
+    """Reusable scratch space of the kernel for one timetable.
+
+    After a single-departure search it also holds what :mod:`transit.journeys` needs to
+    rebuild the journey: labels per round and their parents.
+
+    Parameters
+    ----------
+    tt
+        The timetable the state is sized for.
+    max_rides
+        Most rides per journey (rounds of the search).
+    """
+
+    def __init__(self, tt: Timetable, max_rides: int = DEFAULT_MAX_RIDES) -> None:
+        n, rounds = tt.n_stops, max_rides + 1
+        self.max_rides = max_rides
+        self.n_stops = n
+        self.arr_s = np.full((rounds, n), _INF, np.int32)        # best arrival, round k
+        self.ride_s = np.full((rounds, n), _INF, np.int32)       # by vehicle, round k
+        self.best_s = np.full(n, _INF, np.int32)
+        self.best_ride_s = np.full(n, _INF, np.int32)
+        self.egress_s = np.full(n, _INF, np.int32)               # walk stop -> destination
+        self.walk_from = np.full((rounds, n), -1, np.int32)      # transfer parent of arr
+        self.par_pattern = np.full((rounds, n), -1, np.int32)    # ride parent: pattern,
+        self.par_board_pos = np.full((rounds, n), -1, np.int32)  # boarding position,
+        self.par_vehicle = np.full((rounds, n), -1, np.int32)    # trip or first departure,
+        self.par_entry = np.full((rounds, n), -1, np.int32)      # frequency window (or -1)
+        self.marked = np.zeros(n, np.uint8)
+        self.ride_marked = np.zeros(n, np.uint8)
+        self.pattern_from = np.full(tt.n_patterns, -1, np.int32)
+        self.pattern_queue = np.zeros(tt.n_patterns, np.int32)
+        self.mark_list = np.zeros(n, np.int32)
+        self.ride_list = np.zeros(n, np.int32)
+        # [rounds used by the last search, destination stop, destination round]
+        self.info = np.zeros(3, np.int32)
+        self.info[0] = rounds - 1
+
+
+def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
+               access_s: NDArray[np.int32], egress_stops: NDArray[np.int32],
+               egress_s: NDArray[np.int32], departures_s: NDArray[np.int32],
+               offsets_s: NDArray[np.int32],
+               stops_out: NDArray[np.int32] | None = None, *,
+               track: bool = False,
+               destination: tuple[float, float] | None = None) -> NDArray[np.int32]:
+    """Earliest arrivals for departures from an origin, newest labels kept in ``state``.
+
+    Parameters
+    ----------
+    tt, state
+        The timetable and scratch space sized for it.
+    access_stops, access_s
+        Stops the origin reaches on foot and the walks (s) to them.
+    egress_stops, egress_s
+        Stops from which the destination is reached on foot and those walks (s); empty for
+        one-to-all searches (no target pruning).
+    departures_s
+        Departure clock times (s since service-day midnight), in any order; each is one
+        sample. They are run latest first with labels kept (range RAPTOR).
+    offsets_s
+        Start offset (s) of every frequency window, ``tt.n_freq_entries`` values.
+    stops_out
+        Optional ``(len(departures_s), n_stops)`` int32 array that receives the earliest
+        arrival clock time at every stop for each departure (UNREACHED when none).
+    track
+        Record the parents of every label (for :func:`transit.journeys` to rebuild the
+        journey of the last departure run); off for plain travel times.
+    destination
+        ``(lat, lon)`` of the destination, if there is one: labels that cannot reach it
+        before the best arrival found so far are pruned (a lower bound from the straight
+        line and the timetable's fastest move, which keeps the answer exact).
+
+    Returns
+    -------
+    NDArray[np.int32]
+        Arrival clock time (s) at the destination per departure, in the given order; the
+        walk-only journey is not included (see :mod:`transit.journeys`).
+    """
+    deps = np.asarray(departures_s, np.int32)
+    order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
+    dest = np.full(deps.size, _INF, np.int32)
+    out = stops_out if stops_out is not None else np.zeros((0, 0), np.int32)
+    dest_xyz = np.zeros(3, np.float64)
+    lb_scale_s = 0.0
+    if destination is not None and np.isfinite(tt.max_speed_mps) and egress_stops.size:
+        dest_xyz = unit_vectors(np.asarray([destination[0]]), np.asarray([destination[1]]))[0]
+        # 0.999 absorbs float rounding so the bound stays below the true time.
+        lb_scale_s = 0.999 * EARTH_RADIUS_M / tt.max_speed_mps
+    _search(tt.pattern_stop_ptr, tt.pattern_stops, tt.pattern_board_ok, tt.pattern_alight_ok,
+            tt.pattern_is_frequency, tt.pattern_trip_ptr, tt.pattern_time_ptr, tt.trip_dep_s,
+            tt.trip_arr_s, tt.pattern_freq_ptr, tt.freq_start_s, tt.freq_end_s,
+            tt.freq_headway_s, tt.stop_pattern_ptr, tt.stop_pattern, tt.stop_pattern_pos,
+            tt.transfer_ptr, tt.transfer_stop, tt.transfer_s,
+            np.asarray(access_stops, np.int32), np.asarray(access_s, np.int32),
+            np.asarray(egress_stops, np.int32), np.asarray(egress_s, np.int32),
+            deps, order, np.asarray(offsets_s, np.int32),
+            state.arr_s, state.ride_s, state.best_s, state.best_ride_s, state.egress_s,
+            state.walk_from, state.par_pattern, state.par_board_pos, state.par_vehicle,
+            state.par_entry, state.marked, state.ride_marked, state.pattern_from,
+            state.pattern_queue, state.mark_list, state.ride_list, state.info, dest, out, track,
+            tt.stop_xyz, dest_xyz, lb_scale_s)
+    return dest
+
+
+@njit(cache=True, inline="always")
+def _hopeless(t: int, s: int, dest_best: int, stop_xyz: NDArray[np.float64],
+              dest_xyz: NDArray[np.float64], lb_scale_s: float) -> bool:
+    """True when arriving at stop ``s`` at ``t`` cannot beat ``dest_best`` (A* bound).
+
+    The chord to the destination over the fastest move of the timetable is a lower bound
+    on the time still needed; comparing squares avoids a square root.
+    """
+    gap = dest_best - t
+    if gap <= 0:
+        return True
+    dx = stop_xyz[s, 0] - dest_xyz[0]
+    dy = stop_xyz[s, 1] - dest_xyz[1]
+    dz = stop_xyz[s, 2] - dest_xyz[2]
+    return (dx * dx + dy * dy + dz * dz) * lb_scale_s * lb_scale_s >= float(gap) * float(gap)
+
+
+@njit(cache=True, nogil=True)
+def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_ptr,  # type: ignore[no-untyped-def]
+            time_ptr, dep_s, arr_s, freq_ptr, freq_start, freq_end, freq_headway,
+            stop_pattern_ptr, stop_pattern, stop_pattern_pos, transfer_ptr, transfer_stop,
+            transfer_s, access_stops, access_s, egress_stops, egress_s, departures, order,
+            offsets, arr, ride, best, best_ride, egress_by_stop, walk_from, par_pattern,
+            par_board_pos, par_vehicle, par_entry, marked, ride_marked, pattern_from,
+            pattern_queue, mark_list, ride_list, info, dest_out, stops_out, track, stop_xyz,
+            dest_xyz, lb_scale_s):
+    inf = 2147483647
+    max_rounds = arr.shape[0]
+    # Reset the rows the previous search touched.
+    for k in range(min(info[0] + 1, max_rounds)):
+        arr[k, :] = inf
+        if track:
+            ride[k, :] = inf
+    best[:] = inf
+    best_ride[:] = inf
+    min_egress = inf
+    for j in range(egress_stops.shape[0]):
+        s = egress_stops[j]
+        if egress_s[j] < egress_by_stop[s]:
+            egress_by_stop[s] = egress_s[j]
+        if egress_s[j] < min_egress:
+            min_egress = egress_s[j]
+    if min_egress == inf:
+        min_egress = 0
+    dest_best = inf
+    dest_stop = -1
+    dest_round = -1
+    rounds_used = 0
+    for d in range(order.shape[0]):
+        di = order[d]
+        t_dep = departures[di]
+        # Round 0: walk from the origin. mark_list holds the stops marked for the next round.
+        n_marked = 0
+        for j in range(access_stops.shape[0]):
+            s = access_stops[j]
+            t = t_dep + access_s[j]
+            if t < best[s]:
+                best[s] = t
+                arr[0, s] = t
+                walk_from[0, s] = -1
+                if marked[s] == 0:
+                    marked[s] = 1
+                    mark_list[n_marked] = s
+                    n_marked += 1
+                e = egress_by_stop[s]
+                if e != inf and t + e < dest_best:
+                    dest_best = t + e
+                    dest_stop = s
+                    dest_round = 0
+        k = 0
+        while n_marked > 0 and k + 1 < max_rounds:
+            k += 1
+            if k > rounds_used:
+                rounds_used = k
+            # Collect the patterns through marked stops, from the earliest marked position.
+            n_queue = 0
+            for j in range(n_marked):
+                s = mark_list[j]
+                marked[s] = 0
+                for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
+                    p = stop_pattern[q]
+                    pos = stop_pattern_pos[q]
+                    if pattern_from[p] < 0:
+                        pattern_queue[n_queue] = p
+                        n_queue += 1
+                        pattern_from[p] = pos
+                    elif pos < pattern_from[p]:
+                        pattern_from[p] = pos
+            n_marked = 0
+            n_ride = 0
+            # Scan the patterns.
+            for qi in range(n_queue):
+                p = pattern_queue[qi]
+                i0 = pattern_from[p]
+                pattern_from[p] = -1
+                sp = pattern_stop_ptr[p]
+                n = pattern_stop_ptr[p + 1] - sp
+                base = time_ptr[p]
+                m = trip_ptr[p + 1] - trip_ptr[p]
+                freq = is_freq[p] == 1
+                trip = -1           # scheduled: trip index within the pattern
+                t0 = inf            # frequency: first-stop departure of the boarded vehicle
+                entry = -1
+                board_pos = -1
+                for i in range(i0, n):
+                    s = pattern_stops[sp + i]
+                    # Alight: the boarded vehicle's arrival here.
+                    if board_pos >= 0 and alight_ok[sp + i] == 1:
+                        if freq:
+                            a = t0 + arr_s[base + i]
+                            vehicle = t0
+                        else:
+                            a = arr_s[base + i * m + trip]
+                            vehicle = trip
+                        if a < best_ride[s] and a + min_egress < dest_best and not (
+                                lb_scale_s > 0 and _hopeless(a, s, dest_best, stop_xyz,
+                                                             dest_xyz, lb_scale_s)):
+                            best_ride[s] = a
+                            if track:
+                                ride[k, s] = a
+                                par_pattern[k, s] = p
+                                par_board_pos[k, s] = board_pos
+                                par_vehicle[k, s] = vehicle
+                                par_entry[k, s] = entry
+                            if ride_marked[s] == 0:
+                                ride_marked[s] = 1
+                                ride_list[n_ride] = s
+                                n_ride += 1
+                            if a < best[s]:
+                                best[s] = a
+                                arr[k, s] = a
+                                if track:
+                                    walk_from[k, s] = -1
+                                if marked[s] == 0:
+                                    marked[s] = 1
+                                    mark_list[n_marked] = s
+                                    n_marked += 1
+                                e = egress_by_stop[s]
+                                if e != inf and a + e < dest_best:
+                                    dest_best = a + e
+                                    dest_stop = s
+                                    dest_round = k
+                    # Board: an earlier vehicle, if the previous round reached this stop.
+                    if board_ok[sp + i] == 0 or i == n - 1:
+                        continue
+                    t_prev = arr[k - 1, s]
+                    if t_prev == inf:
+                        continue
+                    if freq:
+                        rel = dep_s[base + i]
+                        if board_pos >= 0 and t_prev > t0 + rel:
+                            continue
+                        need = t_prev - rel
+                        for e_idx in range(freq_ptr[p], freq_ptr[p + 1]):
+                            end = freq_end[e_idx]
+                            if need >= end:
+                                continue
+                            first = freq_start[e_idx] + offsets[e_idx]
+                            if first >= t0:
+                                continue
+                            if need <= first:
+                                cand = first
+                            else:
+                                h = freq_headway[e_idx]
+                                cand = first + ((need - first + h - 1) // h) * h
+                            if cand < end and cand < t0:
+                                t0 = cand
+                                entry = e_idx
+                                board_pos = i
+                    else:
+                        row = base + i * m
+                        if board_pos >= 0 and t_prev > dep_s[row + trip]:
+                            continue
+                        hi = trip if board_pos >= 0 else m
+                        lo = 0
+                        top = hi
+                        while lo < top:   # first trip leaving at or after t_prev
+                            mid = (lo + top) >> 1
+                            if dep_s[row + mid] < t_prev:
+                                lo = mid + 1
+                            else:
+                                top = mid
+                        if lo < hi:
+                            trip = lo
+                            board_pos = i
+            # Walking transfers from stops reached by a vehicle in this round (shortest
+            # walks first, so the first one past the destination bound ends the stop's list).
+            for j in range(n_ride):
+                s = ride_list[j]
+                ride_marked[s] = 0
+                t_ride = best_ride[s]
+                for q in range(transfer_ptr[s], transfer_ptr[s + 1]):
+                    t = t_ride + transfer_s[q]
+                    if t + min_egress >= dest_best:
+                        break
+                    s2 = transfer_stop[q]
+                    if t < best[s2] and not (lb_scale_s > 0 and _hopeless(
+                            t, s2, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
+                        best[s2] = t
+                        arr[k, s2] = t
+                        if track:
+                            walk_from[k, s2] = s
+                        if marked[s2] == 0:
+                            marked[s2] = 1
+                            mark_list[n_marked] = s2
+                            n_marked += 1
+                        e = egress_by_stop[s2]
+                        if e != inf and t + e < dest_best:
+                            dest_best = t + e
+                            dest_stop = s2
+                            dest_round = k
+        for j in range(n_marked):
+            marked[mark_list[j]] = 0
+        dest_out[di] = dest_best
+        if stops_out.shape[0] > 0:
+            stops_out[di, :] = best
+    for j in range(egress_stops.shape[0]):
+        egress_by_stop[egress_stops[j]] = inf
+    info[0] = rounds_used
+    info[1] = dest_stop
+    info[2] = dest_round
