@@ -1,0 +1,372 @@
+"""Trip segments -> stop sequences -> route patterns -> routes with two directions.
+
+A segment *serves* a stop when one of its fixes comes within ``match_radius_m`` of it while
+travelling in the stop's direction (a pass-by counts, not only a dwell: informal vehicles
+skip stops nobody asks for). Sequences are grouped greedily by their longest common
+subsequence (LCS), which tolerates missed stops and partial rides; each group's stop order
+is the topological order of the directed graph of observed stop-to-stop moves (networkx),
+keeping stops that most of the rides covering that stretch served.
+
+References
+----------
+Hirschberg, D. S. (1977). Algorithms for the longest common subsequence problem. JACM 24(4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numba
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+__all__ = [
+    "PatternGroup",
+    "SegmentVisits",
+    "infer_patterns",
+    "lcs_length",
+    "match_segments_to_stops",
+    "pair_directions",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentVisits:
+    """The stops one segment served, in order.
+
+    ``stop`` indexes the stop arrays; ``center_ms`` is the UTC instant (ms) of the closest
+    approach (or of the dwell's middle); ``dwell_s`` the time spent stopped there (s);
+    ``fix`` the global index of the closest fix.
+    """
+
+    stop: NDArray[np.int64]
+    center_ms: NDArray[np.int64]
+    dwell_s: NDArray[np.float64]
+    fix: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.stop)
+
+
+def fix_headings(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
+                 bounds: NDArray[np.int64], span: int = 5,
+                 min_move_m: float = 20.0) -> NDArray[np.float64]:
+    """Direction of travel (deg) at every fix from the fixes ``span`` before and after.
+
+    The window is clipped at segment ends. Where the vehicle moved less than ``min_move_m``
+    (m; GPS noise makes a standing phone "move" several metres) it keeps
+    the heading it arrived with (or leaves with); NaN only for a segment that never moves.
+    """
+    n = len(x_m)
+    idx = np.arange(n)
+    seg = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    lo = np.maximum(idx - span, bounds[seg])
+    hi = np.minimum(idx + span, bounds[seg + 1] - 1)
+    dx, dy = x_m[hi] - x_m[lo], y_m[hi] - y_m[lo]
+    h = np.degrees(np.arctan2(dx, dy)) % 360.0
+    moving = dx * dx + dy * dy >= min_move_m * min_move_m
+    # a stopped vehicle keeps the heading it arrived with (else the one it leaves with)
+    last = np.where(moving, idx, -1)
+    np.maximum.accumulate(last, out=last)
+    ok = last >= bounds[seg]
+    nxt = np.where(moving, idx, n)
+    nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+    ok_next = nxt < bounds[seg + 1]
+    out = np.full(n, np.nan)
+    out[ok] = h[last[ok]]
+    fill = ~ok & ok_next
+    out[fill] = h[nxt[fill]]
+    return out
+
+
+def match_segments_to_stops(
+    x_m: NDArray[np.float64],
+    y_m: NDArray[np.float64],
+    time_ms: NDArray[np.int64],
+    bounds: NDArray[np.int64],
+    stop_x_m: NDArray[np.float64],
+    stop_y_m: NDArray[np.float64],
+    stop_heading_deg: NDArray[np.float64],
+    dwell_fix_ranges: Sequence[tuple[int, int, int]] = (),
+    *,
+    radius_m: float = 30.0,
+    max_heading_diff_deg: float = 60.0,
+    repeat_window_s: float = 180.0,
+) -> list[SegmentVisits]:
+    """The stops every segment served, in time order.
+
+    Parameters
+    ----------
+    x_m, y_m, time_ms
+        All fixes (local metres, UTC ms), segment after segment.
+    bounds
+        Segment ``s`` is ``[bounds[s], bounds[s + 1])``.
+    stop_x_m, stop_y_m, stop_heading_deg
+        The stops (heading NaN: any direction).
+    dwell_fix_ranges
+        ``(stop, first_fix, last_fix)`` of detected dwells, to credit dwell time.
+    radius_m
+        A fix this close (m) to a stop serves it.
+    max_heading_diff_deg
+        Largest difference between the fix's and the stop's direction of travel.
+    repeat_window_s
+        A stop seen again within this time (s) is the same visit (noise near two stops).
+    """
+    n_seg = len(bounds) - 1
+    if len(stop_x_m) == 0 or len(x_m) == 0:
+        empty = SegmentVisits(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                              np.zeros(0, np.int64))
+        return [empty] * n_seg
+    heading = fix_headings(x_m, y_m, bounds)
+    k = min(4, len(stop_x_m))
+    dist, nb = cKDTree(np.c_[stop_x_m, stop_y_m]).query(
+        np.c_[x_m, y_m], k=k, distance_upper_bound=radius_m, workers=-1)
+    dist, nb = dist.reshape(len(x_m), k), nb.reshape(len(x_m), k)
+    dwell_credit = np.zeros(len(x_m))
+    dwell_stop = np.full(len(x_m), -1, np.int64)
+    for at_stop, a, b in dwell_fix_ranges:
+        if at_stop >= 0:
+            mid = (a + b) // 2
+            dwell_credit[mid] += (time_ms[b] - time_ms[a]) / 1000.0
+            dwell_stop[mid] = at_stop
+    seg, stop, center, dwell, fix = _match_kernel(
+        dist, nb, heading, np.asarray(stop_heading_deg, float), time_ms, dwell_credit,
+        dwell_stop, bounds.astype(np.int64), float(max_heading_diff_deg),
+        int(repeat_window_s * 1000))
+    cuts = np.searchsorted(seg, np.arange(n_seg + 1))
+    return [SegmentVisits(stop[a:b], center[a:b], dwell[a:b], fix[a:b])
+            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)]
+
+
+@numba.njit(cache=True)
+def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
+                  heading: NDArray[np.float64], stop_heading: NDArray[np.float64],
+                  t: NDArray[np.int64], dwell_credit: NDArray[np.float64],
+                  dwell_stop: NDArray[np.int64], bounds: NDArray[np.int64], max_diff: float,
+                  repeat_ms: int) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                           NDArray[np.int64], NDArray[np.float64],
+                                           NDArray[np.int64]]:  # pragma: no cover - jit
+    n, k = nb.shape
+    nstop = len(stop_heading)
+    # 1. the nearest direction-compatible stop of every fix
+    sof = np.full(n, -1, np.int64)
+    dof = np.full(n, np.inf)
+    for i in range(n):
+        for j in range(k):
+            s = nb[i, j]
+            if s >= nstop:
+                break
+            h, hs = heading[i], stop_heading[s]
+            if h == h and hs == hs:
+                d = abs(h - hs) % 360.0
+                if min(d, 360.0 - d) > max_diff:
+                    continue
+            sof[i] = s
+            dof[i] = dist[i, j]
+            break
+    # 2. runs of one stop -> visits; a stop seen again within repeat_ms among the last two
+    #    visits is the same visit (noise between two close stops)
+    cap = n // 2 + 16
+    o_seg = np.empty(cap, np.int64)
+    o_stop = np.empty(cap, np.int64)
+    o_center = np.empty(cap, np.int64)
+    o_dwell = np.empty(cap, np.float64)
+    o_fix = np.empty(cap, np.int64)
+    o_last = np.empty(cap, np.int64)
+    o_best = np.empty(cap, np.float64)
+    m = 0
+    for sg in range(len(bounds) - 1):
+        first = m
+        i = bounds[sg]
+        e = bounds[sg + 1]
+        while i < e:
+            s = sof[i]
+            if s < 0:
+                i += 1
+                continue
+            j = i
+            best_i, best_d, credit, credit_i, credit_max = i, np.inf, 0.0, -1, -1.0
+            while j < e and sof[j] == s:
+                if dof[j] < best_d:
+                    best_d, best_i = dof[j], j
+                if dwell_stop[j] == s:
+                    credit += dwell_credit[j]
+                    if dwell_credit[j] > credit_max:
+                        credit_max, credit_i = dwell_credit[j], j
+                j += 1
+            at = credit_i if credit_i >= 0 else best_i
+            merged = False
+            for back in range(1, 3):
+                q = m - back
+                if q < first:
+                    break
+                if o_stop[q] == s and t[i] - o_last[q] <= repeat_ms:
+                    m = q + 1
+                    o_dwell[q] += credit
+                    o_last[q] = t[j - 1]
+                    if credit_i >= 0 or (o_best[q] > best_d and o_dwell[q] == 0):
+                        o_center[q], o_fix[q], o_best[q] = t[at], at, best_d
+                    merged = True
+                    break
+            if not merged:
+                o_seg[m], o_stop[m], o_center[m] = sg, s, t[at]
+                o_dwell[m], o_fix[m], o_last[m], o_best[m] = credit, at, t[j - 1], best_d
+                m += 1
+            i = j
+    return o_seg[:m], o_stop[:m], o_center[:m], o_dwell[:m], o_fix[:m]
+
+
+@numba.njit(cache=True)
+def lcs_length(a: NDArray[np.int64], b: NDArray[np.int64]) -> int:  # pragma: no cover - jit
+    """Length of the longest common subsequence of two integer sequences."""
+    m = len(b)
+    prev = np.zeros(m + 1, np.int64)
+    cur = np.zeros(m + 1, np.int64)
+    for i in range(len(a)):
+        for j in range(m):
+            if a[i] == b[j]:
+                cur[j + 1] = prev[j] + 1
+            else:
+                cur[j + 1] = max(cur[j], prev[j + 1])
+        prev, cur = cur, prev
+    return int(prev[m])
+
+
+@dataclass(frozen=True, slots=True)
+class PatternGroup:
+    """Segments that ride the same stops in the same order, and that order (stop indices)."""
+
+    stops: tuple[int, ...]
+    members: tuple[int, ...]
+
+
+def _consensus(seqs: list[NDArray[np.int64]], min_share: float) -> tuple[int, ...]:
+    g: nx.DiGraph = nx.DiGraph()
+    count: dict[int, int] = {}
+    pos_sum: dict[int, float] = {}
+    for seq in seqs:
+        for i, s in enumerate(seq.tolist()):
+            count[s] = count.get(s, 0) + 1
+            pos_sum[s] = pos_sum.get(s, 0.0) + i / max(len(seq) - 1, 1)
+            g.add_node(s)
+        for u, v in zip(seq[:-1].tolist(), seq[1:].tolist(), strict=True):
+            w = g.get_edge_data(u, v, {"w": 0})["w"]
+            g.add_edge(u, v, w=w + 1)
+    longest = max(seqs, key=lambda q: (len(q), tuple(q.tolist())))
+    if not nx.is_directed_acyclic_graph(g):
+        return tuple(longest.tolist())
+    order = list(nx.lexicographical_topological_sort(
+        g, key=lambda s: (pos_sum[s] / count[s], s)))
+    rank = {s: i for i, s in enumerate(order)}
+    cover = np.zeros(len(order))
+    for seq in seqs:
+        r = [rank[s] for s in seq.tolist()]
+        cover[min(r):max(r) + 1] += 1
+    return tuple(s for s in order if count[s] >= min_share * cover[rank[s]])
+
+
+def infer_patterns(
+    visits: Sequence[SegmentVisits],
+    group_key: Sequence[str],
+    *,
+    min_similarity: float = 0.6,
+    min_stops: int = 2,
+    min_share: float = 0.4,
+) -> list[PatternGroup]:
+    """Group segments into patterns.
+
+    Parameters
+    ----------
+    visits
+        Each segment's served stops.
+    group_key
+        Segments are only grouped with segments of the same key (e.g. the route name the
+        field team gave; ``""`` when unknown).
+    min_similarity
+        A segment joins a pattern when its LCS with the pattern's reference sequence covers
+        this share of the segment's stops (partial rides join the full pattern).
+    min_stops
+        Segments serving fewer stops join no pattern.
+    min_share
+        A stop stays in the pattern when at least this share of the rides covering that
+        stretch served it.
+
+    Returns
+    -------
+    list of PatternGroup
+        Deterministic: ordered by first member.
+    """
+    order = sorted((i for i, v in enumerate(visits) if len(v) >= min_stops),
+                   key=lambda i: (group_key[i], -len(visits[i]), i))
+    refs: list[tuple[str, NDArray[np.int64], set[int], list[int]]] = []
+    for i in order:
+        seq = visits[i].stop
+        sset = set(seq.tolist())
+        best, best_score = -1, 0.0
+        for r, (key, ref, rset, _) in enumerate(refs):
+            if key != group_key[i] or len(sset & rset) < min_similarity * len(seq):
+                continue
+            score = lcs_length(seq, ref) / len(seq)
+            if score >= min_similarity and score > best_score:
+                best, best_score = r, score
+        if best < 0:
+            refs.append((group_key[i], seq, sset, [i]))
+        else:
+            refs[best][3].append(i)
+    groups = []
+    for _, _, _, members in refs:
+        stops = _consensus([visits[m].stop for m in members], min_share)
+        if len(stops) >= min_stops:
+            groups.append(PatternGroup(stops=stops, members=tuple(sorted(members))))
+    return sorted(groups, key=lambda g: g.members)
+
+
+def pair_directions(
+    groups: Sequence[PatternGroup],
+    group_key: Sequence[str],
+    stop_x_m: NDArray[np.float64],
+    stop_y_m: NDArray[np.float64],
+    *,
+    max_end_gap_m: float = 400.0,
+) -> list[tuple[int, int | None]]:
+    """Pair patterns that run the same way in opposite directions into routes.
+
+    Two patterns pair when they share a route key and each one's first stop lies near the
+    other's last stop (within ``max_end_gap_m`` or 15 % of the pattern's extent).
+
+    Returns
+    -------
+    list of (direction-0 group, direction-1 group or None)
+        Direction 0 is the better supported pattern of the pair.
+    """
+    def ends(g: PatternGroup) -> tuple[float, float, float, float]:
+        a, b = g.stops[0], g.stops[-1]
+        return float(stop_x_m[a]), float(stop_y_m[a]), float(stop_x_m[b]), float(stop_y_m[b])
+
+    keys = [group_key[g.members[0]] for g in groups]
+    cand: list[tuple[float, int, int]] = []
+    for i, gi in enumerate(groups):
+        ax, ay, bx, by = ends(gi)
+        extent = math.hypot(bx - ax, by - ay)
+        for j in range(i + 1, len(groups)):
+            if keys[j] != keys[i]:
+                continue
+            cx, cy, dx, dy = ends(groups[j])
+            gap = max(math.hypot(ax - dx, ay - dy), math.hypot(bx - cx, by - cy))
+            if gap <= max(max_end_gap_m, 0.15 * extent):
+                cand.append((gap, i, j))
+    used: set[int] = set()
+    pairs: list[tuple[int, int | None]] = []
+    for _, i, j in sorted(cand):
+        if i in used or j in used:
+            continue
+        used |= {i, j}
+        if len(groups[j].members) > len(groups[i].members):
+            i, j = j, i
+        pairs.append((i, j))
+    pairs.extend((i, None) for i in range(len(groups)) if i not in used)
+    return sorted(pairs, key=lambda p: p[0])

@@ -1,0 +1,318 @@
+"""Dwells (stay points) from trip segments, and stops from the dwells of many traces.
+
+Dwell detection follows the stay-point idea of Li et al. (2008) as trackintel implements it
+(a window grows while its fixes stay within a distance of the window's centroid; the window
+is a stay point when it lasts long enough), with thresholds for minibuses rather than
+people: ~25 m and ~10 s instead of 200 m and 20 min. Field-marked stops (GPX waypoints,
+TransitWand stops, OSMTracker buttons) become dwells too, flagged as strong evidence.
+
+Stops are DBSCAN clusters (Ester et al. 1996) of dwell positions in a local plane, with the
+direction of travel as two extra coordinates so that the two sides of a road stay apart.
+
+References
+----------
+Li, Q., Zheng, Y., Xie, X., Chen, Y., Liu, W., Ma, W.-Y. (2008). Mining user similarity
+based on location history. ACM SIGSPATIAL GIS '08.
+Ester, M., Kriegel, H.-P., Sander, J., Xu, X. (1996). A density-based algorithm for
+discovering clusters in large spatial databases with noise. KDD-96.
+Martin, H., Hong, Y., Wiedemann, N., Bucher, D., Raubal, M. (2023). Trackintel: An
+open-source Python library for human mobility analysis. CEUS 101, 101938.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sklearn.cluster import DBSCAN
+
+__all__ = [
+    "GENERIC_STOP_NAMES",
+    "DwellOptions",
+    "Dwells",
+    "StopCandidates",
+    "cluster_stops",
+    "detect_dwells",
+]
+
+#: Field-marker texts that say "a stop is here" without naming it (lower case).
+GENERIC_STOP_NAMES = frozenset({
+    "", "arrêt", "arret", "arrêt de bus", "arret de bus", "arrêt :arrêt", "stop", "bus stop",
+    "vide", "mi-plein", "plein", "surchargé", "surcharge", "terminus", "annulé",
+    "photographie", "waypoint", "wpt",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class DwellOptions:
+    """Thresholds of dwell detection and stop clustering.
+
+    Attributes
+    ----------
+    radius_m
+        A dwell's fixes stay within this distance (m) of their centroid.
+    min_duration_s
+        Shortest dwell (s): minibuses stop 10-30 s to board; below this it is traffic noise.
+    max_speed_mps
+        Fixes reporting a higher speed (m/s) end a dwell (ignored where speed is NaN).
+    heading_reach_m
+        The direction of travel is measured between fixes this far (m) before and after.
+    cluster_eps_m
+        DBSCAN neighbourhood (m) for dwells of one stop.
+    heading_scale_m
+        Weight (m) of the unit heading vector in clustering: opposite directions end up
+        ``2 * heading_scale_m`` apart, perpendicular ones ``1.41 *`` that.
+    min_support
+        Fewest distinct traces that must dwell at a place for it to be a stop where more
+        traces than that pass it (traffic holds are usually one trace only).
+    """
+
+    radius_m: float = 25.0
+    min_duration_s: float = 10.0
+    max_speed_mps: float = 2.5
+    heading_reach_m: float = 40.0
+    cluster_eps_m: float = 20.0
+    heading_scale_m: float = 15.0
+    min_support: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Dwells:
+    """Columnar dwells; all arrays have one row per dwell.
+
+    ``segment`` indexes the caller's segment list; ``x_m``/``y_m`` are local-plane metres;
+    ``start_ms``/``end_ms`` UTC instants; ``heading_deg`` the direction of travel (NaN when
+    unknown); ``field`` marks field-marked stops; ``name`` the field name or ``""``.
+    """
+
+    segment: NDArray[np.int32]
+    x_m: NDArray[np.float64]
+    y_m: NDArray[np.float64]
+    start_ms: NDArray[np.int64]
+    end_ms: NDArray[np.int64]
+    heading_deg: NDArray[np.float64]
+    field: NDArray[np.bool_]
+    name: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.segment)
+
+
+@numba.njit(cache=True)
+def _staypoints(x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.int64],
+                v: NDArray[np.float32], bounds: NDArray[np.int64], radius: float,
+                min_ms: int, max_v: float) -> NDArray[np.int64]:  # pragma: no cover - jit
+    n = len(x)
+    out = np.empty((n // 2 + 1, 3), np.int64)
+    k = 0
+    r2 = radius * radius
+    for s in range(len(bounds) - 1):
+        i, e = bounds[s], bounds[s + 1]
+        while i < e:
+            sx, sy, m = x[i], y[i], 1
+            j = i + 1
+            while j < e:
+                if v[j] == v[j] and v[j] > max_v:
+                    break
+                cx, cy = sx / m, sy / m
+                if (x[j] - cx) ** 2 + (y[j] - cy) ** 2 > r2:
+                    break
+                sx += x[j]
+                sy += y[j]
+                m += 1
+                j += 1
+            if t[j - 1] - t[i] >= min_ms:
+                out[k, 0] = s
+                out[k, 1] = i
+                out[k, 2] = j - 1
+                k += 1
+                i = j
+            else:
+                i += 1
+    return out[:k]
+
+
+@numba.njit(cache=True)
+def _headings(x: NDArray[np.float64], y: NDArray[np.float64], lo: NDArray[np.int64],
+              hi: NDArray[np.int64], first: NDArray[np.int64], last: NDArray[np.int64],
+              reach: float) -> NDArray[np.float64]:  # pragma: no cover - jit
+    out = np.full(len(first), np.nan)
+    r2 = reach * reach
+    for d in range(len(first)):
+        a, b = first[d], last[d]
+        ax, ay = x[a], y[a]
+        p = a
+        while p > lo[d] and (x[p] - ax) ** 2 + (y[p] - ay) ** 2 < r2:
+            p -= 1
+        bx, by = x[b], y[b]
+        q = b
+        while q < hi[d] - 1 and (x[q] - bx) ** 2 + (y[q] - by) ** 2 < r2:
+            q += 1
+        dx, dy = x[q] - x[p], y[q] - y[p]
+        if dx * dx + dy * dy >= r2:
+            out[d] = np.degrees(np.arctan2(dx, dy)) % 360.0
+    return out
+
+
+def detect_dwells(
+    x_m: NDArray[np.float64],
+    y_m: NDArray[np.float64],
+    time_ms: NDArray[np.int64],
+    speed_mps: NDArray[np.float32],
+    bounds: NDArray[np.int64],
+    options: DwellOptions = DwellOptions(),
+) -> tuple[Dwells, NDArray[np.int64], NDArray[np.int64]]:
+    """Find dwells in concatenated trip segments.
+
+    Parameters
+    ----------
+    x_m, y_m
+        Local-plane positions (m) of all fixes, segment after segment, each in time order.
+    time_ms
+        UTC instants (ms).
+    speed_mps
+        Reported speed (m/s), NaN where absent.
+    bounds
+        Segment ``s`` is ``[bounds[s], bounds[s + 1])``.
+    options
+        Thresholds.
+
+    Returns
+    -------
+    dwells, first_fix, last_fix
+        The dwells (``field`` all False) and the index of each dwell's first and last fix.
+    """
+    raw = _staypoints(x_m, y_m, time_ms, speed_mps, bounds.astype(np.int64),
+                      float(options.radius_m), int(options.min_duration_s * 1000),
+                      float(options.max_speed_mps))
+    seg, first, last = raw[:, 0], raw[:, 1], raw[:, 2]
+    csum_x = np.concatenate([[0.0], np.cumsum(x_m)])
+    csum_y = np.concatenate([[0.0], np.cumsum(y_m)])
+    m = (last - first + 1).astype(float)
+    heading = _headings(x_m, y_m, bounds[seg], bounds[seg + 1], first, last,
+                        float(options.heading_reach_m))
+    dwells = Dwells(
+        segment=seg.astype(np.int32),
+        x_m=(csum_x[last + 1] - csum_x[first]) / np.maximum(m, 1),
+        y_m=(csum_y[last + 1] - csum_y[first]) / np.maximum(m, 1),
+        start_ms=time_ms[first], end_ms=time_ms[last], heading_deg=heading,
+        field=np.zeros(len(seg), bool), name=("",) * len(seg))
+    return dwells, first, last
+
+
+def concat_dwells(parts: list[Dwells]) -> Dwells:
+    """Concatenate dwells (segment indices taken as they are)."""
+    return Dwells(
+        segment=np.concatenate([p.segment for p in parts]).astype(np.int32),
+        x_m=np.concatenate([p.x_m for p in parts]),
+        y_m=np.concatenate([p.y_m for p in parts]),
+        start_ms=np.concatenate([p.start_ms for p in parts]).astype(np.int64),
+        end_ms=np.concatenate([p.end_ms for p in parts]).astype(np.int64),
+        heading_deg=np.concatenate([p.heading_deg for p in parts]),
+        field=np.concatenate([p.field for p in parts]).astype(bool),
+        name=tuple(n for p in parts for n in p.name))
+
+
+@dataclass(frozen=True, slots=True)
+class StopCandidates:
+    """Clusters of dwells: possible stops, before the traffic filter.
+
+    ``label`` maps every dwell to its candidate (-1: none). Per candidate: position (m),
+    mean heading (deg, NaN unknown), distinct traces and devices that dwelt there, number
+    of dwells, median dwell (s), whether a field-marked stop is in it, and its field name.
+    """
+
+    label: NDArray[np.int64]
+    x_m: NDArray[np.float64]
+    y_m: NDArray[np.float64]
+    heading_deg: NDArray[np.float64]
+    support_traces: NDArray[np.int64]
+    support_devices: NDArray[np.int64]
+    n_dwells: NDArray[np.int64]
+    median_dwell_s: NDArray[np.float64]
+    field: NDArray[np.bool_]
+    name: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.x_m)
+
+
+def _heading_features(heading_deg: NDArray[np.float64], scale_m: float) -> NDArray[np.float64]:
+    h = np.radians(heading_deg)
+    f = np.c_[np.sin(h), np.cos(h)] * scale_m
+    f[~np.isfinite(f)] = 0.0  # unknown heading sits between the two sides
+    return f
+
+
+def cluster_stops(
+    dwells: Dwells,
+    trace_of_segment: NDArray[np.int64],
+    device_of_segment: NDArray[np.int64],
+    options: DwellOptions = DwellOptions(),
+) -> StopCandidates:
+    """Cluster dwells into stop candidates, per direction of travel.
+
+    Parameters
+    ----------
+    dwells
+        Dwells of all segments of one region.
+    trace_of_segment, device_of_segment
+        Integer trace and device number of every segment (support counts distinct ones).
+    options
+        ``cluster_eps_m`` and ``heading_scale_m`` are used.
+
+    Returns
+    -------
+    StopCandidates
+        In a deterministic order (by y, then x, of their positions).
+    """
+    n = len(dwells)
+    if n == 0:
+        e = np.zeros(0)
+        ei = np.zeros(0, np.int64)
+        return StopCandidates(np.zeros(0, np.int64), e, e, e, ei, ei, ei, e,
+                              np.zeros(0, bool), ())
+    feats = np.c_[dwells.x_m, dwells.y_m,
+                  _heading_features(dwells.heading_deg, options.heading_scale_m)]
+    raw = DBSCAN(eps=options.cluster_eps_m, min_samples=1).fit_predict(feats)
+    k = int(raw.max()) + 1
+    cx = np.bincount(raw, dwells.x_m, k) / np.bincount(raw, minlength=k)
+    cy = np.bincount(raw, dwells.y_m, k) / np.bincount(raw, minlength=k)
+    order = np.lexsort((cx, cy))
+    rank = np.empty(k, np.int64)
+    rank[order] = np.arange(k)
+    label = rank[raw]
+    dur_s = (dwells.end_ms - dwells.start_ms) / 1000.0
+    segs = dwells.segment
+    df = pd.DataFrame({"c": label, "x": dwells.x_m, "y": dwells.y_m, "d": dur_s,
+                       "t": trace_of_segment[segs], "v": device_of_segment[segs],
+                       "hs": np.sin(np.radians(dwells.heading_deg)),
+                       "hc": np.cos(np.radians(dwells.heading_deg))})
+    g = df.groupby("c", sort=True)
+    xs, ys = g["x"].median().to_numpy(float), g["y"].median().to_numpy(float)
+    hsum_s, hsum_c = g["hs"].sum().to_numpy(float), g["hc"].sum().to_numpy(float)
+    hs = np.degrees(np.arctan2(hsum_s, hsum_c)) % 360.0
+    hs[g["hs"].count().to_numpy() == 0] = np.nan
+    st = np.asarray(g["t"].nunique().to_numpy(), np.int64)
+    sd = np.asarray(g["v"].nunique().to_numpy(), np.int64)
+    nd = np.asarray(g.size().to_numpy(), np.int64)
+    md = g["d"].median().to_numpy(float)
+    fl = np.bincount(label, weights=dwells.field.astype(float), minlength=k) > 0
+    names = [""] * k
+    for c in np.flatnonzero(fl).tolist():
+        members = np.flatnonzero((label == c) & dwells.field)
+        w = 3.0  # a field-marked position outweighs detected dwells
+        all_m = np.flatnonzero(label == c)
+        wt = np.where(dwells.field[all_m], w, 1.0)
+        xs[c] = float(np.average(dwells.x_m[all_m], weights=wt))
+        ys[c] = float(np.average(dwells.y_m[all_m], weights=wt))
+        named = Counter(dwells.name[i] for i in members.tolist()
+                        if dwells.name[i].strip().lower() not in GENERIC_STOP_NAMES)
+        names[c] = min(named.items(), key=lambda kv: (-kv[1], kv[0]))[0] if named else ""
+    return StopCandidates(
+        label=label, x_m=xs, y_m=ys, heading_deg=hs, support_traces=st, support_devices=sd,
+        n_dwells=nd, median_dwell_s=md, field=np.asarray(fl, bool), name=tuple(names))
