@@ -116,3 +116,12 @@ def test_real_feed_simulation_writes_readable_traces(shared_data: Path, tmp_path
                         (s.stop_lon - feed[s.stop_id].stop_lon) * M_PER_DEG)
                for s in result.truth.stops]
     assert float(np.median(moved_m)) < 15
+
+
+def test_truth_merges_indistinguishable_stops_only_in_one_direction() -> None:
+    from transit.sim_truth import _merge_groups
+
+    x, y = np.array([0.0, 2.0, 0.0, 40.0]), np.array([0.0, 0.0, 1.0, 0.0])
+    heading = np.array([0.0, 10.0, 180.0, 0.0])  # c runs the other way; d is 40 m off
+    rep = _merge_groups(["a", "b", "c", "d"], x, y, heading)
+    assert rep == {"a": "a", "b": "a", "c": "c", "d": "d"}

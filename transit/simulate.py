@@ -9,7 +9,8 @@ What a ride does (all durations in seconds, distances in metres):
 * the vehicle departs its terminal at a departure slot of the pattern's frequency windows
   (pairs of consecutive slots, so headways are observable), both directions;
 * between stops it follows the shape; the stop-to-stop run time is the feed's run time
-  times a per-band traffic factor (:data:`BAND_FACTORS`) times a per-ride jitter;
+  times the traffic factor (:data:`BAND_FACTORS`) of the band the vehicle leaves the stop
+  in, times a per-ride jitter (uniform, mean 1);
 * at served stops it dwells ``dwell_s``; some intermediate stops are skipped (no halt);
   some blocks hold the vehicle mid-block (traffic, ``hold_s``) inside the run time;
 * the vehicle halts at the stop's projection on the shape (the truth stop position);
@@ -165,7 +166,7 @@ def _u(rng: np.random.Generator, span: tuple[float, float]) -> float:
 
 
 def _vehicle(geo: PatternGeometry, base_run_s: NDArray[np.float64], depart_s: float,
-             factor: float, cfg: SimConfig, rng: np.random.Generator
+             cfg: SimConfig, rng: np.random.Generator
              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
                         NDArray[np.float64], NDArray[np.bool_], list[tuple[float, float]]]:
     """Keyframes (clock s, metres along shape) of one vehicle over the whole pattern,
@@ -188,6 +189,7 @@ def _vehicle(geo: PatternGeometry, base_run_s: NDArray[np.float64], depart_s: fl
         ks += [geo.stop_s[i], geo.stop_s[i]]
         if i == n - 1:
             break
+        factor = BAND_FACTORS.get(band_of(dep[i]), 1.0)  # traffic of the current band
         run = base_run_s[i] * factor * (1 + rng.uniform(-cfg.run_jitter, cfg.run_jitter))
         length = geo.stop_s[i + 1] - geo.stop_s[i]
         if length > 150 and rng.random() < cfg.hold_prob:
@@ -279,8 +281,7 @@ def simulate_rides(network: Network, *, seed: int = 0, config: SimConfig | None 
                                 np.diff(geo.stop_s) / MAX_SPEED_MPS)
         for ri, depart in enumerate(_departures(pattern, cfg.rides_per_direction, rng)):
             band = band_of(depart)
-            kt, ks, arr, dep, served, holds = _vehicle(
-                geo, base_run_s, depart, BAND_FACTORS.get(band, 1.0), cfg, rng)
+            kt, ks, arr, dep, served, holds = _vehicle(geo, base_run_s, depart, cfg, rng)
             n = len(geo.stop_s)
             i0, i1 = 0, n - 1
             partial = n >= 6 and rng.random() < cfg.partial_prob
