@@ -120,7 +120,7 @@ def peek(stream: BinaryIO, size: int = 64 * 1024) -> tuple[bytes, BinaryIO]:
     if stream.seekable():
         stream.seek(0)
         return head, stream
-    return head, io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)  # type: ignore[arg-type]
+    return head, io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
 
 
 def _guard(stream: BinaryIO, limit: int, where: str) -> BinaryIO:

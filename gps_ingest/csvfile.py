@@ -352,7 +352,8 @@ def _fixes_batch(batch: pa.RecordBatch, cols: dict[str, str], keys: pa.Array, ti
         key = str(uniq[k])
         present.add(key)
         rows = np.flatnonzero((inverse == k) & good)
-        part = {"time_ms": time_ms[rows], "lat": lat[rows], "lon": lon[rows],
+        part: dict[str, NDArray[np.generic]] = {
+                "time_ms": time_ms[rows], "lat": lat[rows], "lon": lon[rows],
                 "accuracy_m": accuracy[rows], "speed_mps": speed[rows],
                 "altitude_m": altitude[rows]}
         if key not in pending:
