@@ -237,7 +237,7 @@ def run_ferrobus(
     queries: Sequence[Query],
     date: dt.date | None,
     *,
-    walk: WalkRules | None = None,
+    walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
     timeout_s: float | None = 1800,
@@ -264,7 +264,7 @@ def run_ferrobus(
     timeout_s
         Kill a worker that runs longer than this, seconds.
     """
-    walk = walk or WalkRules()
+    walk = WalkRules.coerce(walk)
     feed_dir = gtfs_dir(expanded_feed)
     python = ensure_peer_venvs(["ferrobus"])["ferrobus"]
     coords = read_stop_coords(feed_dir)
@@ -298,7 +298,7 @@ def run_ferrobus_one_to_all(
     origins: Sequence[tuple[str, int]],
     date: dt.date | None,
     *,
-    walk: WalkRules | None = None,
+    walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
     return_arrivals: bool = False,
@@ -310,7 +310,7 @@ def run_ferrobus_one_to_all(
     ``origins`` are ``(origin_stop_id, depart_s)``. Set ``return_arrivals`` to get the
     per-stop arrival matrix (ordered by ``stop_ids``) for cross-checks.
     """
-    walk = walk or WalkRules()
+    walk = WalkRules.coerce(walk)
     feed_dir = gtfs_dir(expanded_feed)
     python = ensure_peer_venvs(["ferrobus"])["ferrobus"]
     coords = read_stop_coords(feed_dir)
@@ -340,7 +340,7 @@ def run_ferrobus_range(
     queries: Sequence[RangeQuery],
     date: dt.date | None,
     *,
-    walk: WalkRules | None = None,
+    walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
     timeout_s: float | None = 1800,
@@ -352,7 +352,7 @@ def run_ferrobus_range(
     ``arrival_s`` is None here; ``extra["median_travel_s"]``, ``extra["departures_s"]`` and
     ``extra["travel_times_s"]`` hold ferrobus's answers per query.
     """
-    walk = walk or WalkRules()
+    walk = WalkRules.coerce(walk)
     feed_dir = gtfs_dir(expanded_feed)
     python = ensure_peer_venvs(["ferrobus"])["ferrobus"]
     coords = read_stop_coords(feed_dir)
@@ -383,7 +383,7 @@ def run_pyraptor(
     date: dt.date | None,
     *,
     max_queries: int = 20,
-    walk: WalkRules | None = None,
+    walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     timeout_s: float | None = 3600,
 ) -> PeerResult:
@@ -393,7 +393,7 @@ def run_pyraptor(
     trips whose service runs that day (calendar.txt + calendar_dates.txt); None keeps all.
     The returned result holds only the queries that were run.
     """
-    walk = walk or WalkRules()
+    walk = WalkRules.coerce(walk)
     feed_dir = gtfs_dir(expanded_feed)
     python = ensure_peer_venvs(["pyraptor"])["pyraptor"]
     sample = list(queries)[:max_queries]
@@ -436,10 +436,62 @@ def _transfer_pairs(feed_dir: Path, walk: WalkRules) -> list[list[Any]]:
         if not len(nb):
             continue
         d = haversine_m(ll[i, 0], ll[i, 1], ll[nb, 0], ll[nb, 1], radius_m=walk.earth_radius_m)
-        secs = np.floor(walk.walk_s(d) + 0.5).astype(int)
+        secs = np.rint(walk.walk_s(d)).astype(int)
         out += [[ids[i], ids[j], int(s)] for j, s, dd in zip(nb, secs, d, strict=True)
                 if dd <= walk.max_transfer_m]
     return out
+
+
+def check_ferrobus_walking(
+    feed_dir: Path,
+    osm_pbf: Path,
+    date: dt.date | None,
+    *,
+    walk: WalkRules | Any | None = None,
+    n_origins: int = 300,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Compare ferrobus's walk-only times with ours on stop pairs within ``max_access_m``.
+
+    Queries depart at 03:00, before any service, so ferrobus answers by walking alone; ours
+    is ``rint(distance_m * detour_factor / walk_speed_mps)``. Returns counts of pairs where
+    ferrobus is equal, 1 s off, or further off, and the worst difference (s). ferrobus
+    routes on a street graph, so a chain of footways through nearly collinear stops can be
+    shorter by the per-edge rounding (1 s per extra footway); ours never chains walks.
+    """
+    from sklearn.neighbors import BallTree
+
+    from bench.common import haversine_m
+
+    walk = WalkRules.coerce(walk)
+    coords = read_stop_coords(feed_dir)
+    ids = list(coords)
+    ll = np.array([coords[s] for s in ids])
+    rng = np.random.default_rng(seed)
+    origins = rng.choice(len(ids), min(n_origins, len(ids)), replace=False)
+    tree = BallTree(np.radians(ll), metric="haversine")
+    neigh = tree.query_radius(np.radians(ll[origins]), walk.max_access_m / walk.earth_radius_m)
+    queries: list[Query] = []
+    expected: list[int] = []
+    for i, nb in zip(origins, neigh, strict=True):
+        nb = [j for j in nb if (ll[j] != ll[i]).any()]
+        for j in rng.permutation(nb)[:2]:
+            d = float(haversine_m(ll[i, 0], ll[i, 1], ll[j, 0], ll[j, 1],
+                                  radius_m=walk.earth_radius_m))
+            queries.append((ids[i], ids[j], 3 * 3600))
+            expected.append(int(np.rint(walk.walk_s(d))))
+    res = run_ferrobus(feed_dir, osm_pbf, queries, date, walk=walk)
+    diff = [None if a is None else a - q[2] - e
+            for a, q, e in zip(res.arrival_s, queries, expected, strict=True)]
+    got = [d for d in diff if d is not None]
+    return {
+        "n_pairs": len(queries),
+        "equal": sum(d == 0 for d in got),
+        "off_by_1s": sum(abs(d) == 1 for d in got),
+        "off_more": sum(abs(d) > 1 for d in got),
+        "unreached": sum(d is None for d in diff),
+        "max_abs_diff_s": max((abs(d) for d in got), default=0),
+    }
 
 
 def random_queries(
@@ -473,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="how many of them pyraptor runs (~15-30 s each); 0 skips it")
     p.add_argument("--one-to-all", type=int, default=20, help="one-to-all origins (ferrobus)")
     p.add_argument("--range", type=int, default=0, help="60-min range queries (ferrobus)")
+    p.add_argument("--check-walk", action="store_true",
+                   help="compare ferrobus walk-only times with ours on nearby stop pairs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-transfers", type=int, default=DEFAULT_MAX_TRANSFERS)
     args = p.parse_args(argv)
@@ -515,6 +569,10 @@ def main(argv: list[str] | None = None) -> int:
                    if a is not None)
         print(f"pyraptor vs ferrobus: same arrival on {same}/{pr.n_reached} reached queries")
     print(f"(ferrobus TransitPoint setup {fb.setup_s:.2f} s, reported apart from queries)")
+    if args.check_walk:
+        chk = check_ferrobus_walking(feed.dir_path, feed.osm_pbf, feed.service_date,
+                                     walk=feed.walk, seed=args.seed)
+        print(f"ferrobus walking vs ours: {chk}")
     return 0
 
 
