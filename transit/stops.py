@@ -110,6 +110,7 @@ def _staypoints(x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.in
     out = np.empty((n // 2 + 1, 3), np.int64)
     k = 0
     r2 = radius * radius
+    trim2 = r2 / 4.0
     for s in range(len(bounds) - 1):
         i, e = bounds[s], bounds[s + 1]
         while i < e:
@@ -126,9 +127,16 @@ def _staypoints(x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.in
                 m += 1
                 j += 1
             if t[j - 1] - t[i] >= min_ms:
+                # trim the approach and the departure: fixes still moving at the edges
+                cx, cy = sx / m, sy / m
+                a, b = i, j - 1
+                while a < b and (x[a] - cx) ** 2 + (y[a] - cy) ** 2 > trim2:
+                    a += 1
+                while b > a and (x[b] - cx) ** 2 + (y[b] - cy) ** 2 > trim2:
+                    b -= 1
                 out[k, 0] = s
-                out[k, 1] = i
-                out[k, 2] = j - 1
+                out[k, 1] = a
+                out[k, 2] = b
                 k += 1
                 i = j
             else:
@@ -185,6 +193,8 @@ def detect_dwells(
     -------
     dwells, first_fix, last_fix
         The dwells (``field`` all False) and the index of each dwell's first and last fix.
+        A dwell is found on the whole window, then its edges are trimmed to the fixes within
+        ``radius_m / 2`` of its centroid, so the approach does not count as dwell time.
     """
     raw = _staypoints(x_m, y_m, time_ms, speed_mps, bounds.astype(np.int64),
                       float(options.radius_m), int(options.min_duration_s * 1000),
@@ -293,9 +303,10 @@ def cluster_stops(
                        "hs": np.sin(np.radians(dwells.heading_deg)),
                        "hc": np.cos(np.radians(dwells.heading_deg))})
     g = df.groupby("c", sort=True)
-    xs, ys = g["x"].median().to_numpy(float), g["y"].median().to_numpy(float)
+    xs = np.array(g["x"].median().to_numpy(float))  # writable copies (pandas copy-on-write)
+    ys = np.array(g["y"].median().to_numpy(float))
     hsum_s, hsum_c = g["hs"].sum().to_numpy(float), g["hc"].sum().to_numpy(float)
-    hs = np.degrees(np.arctan2(hsum_s, hsum_c)) % 360.0
+    hs = np.array(np.degrees(np.arctan2(hsum_s, hsum_c)) % 360.0)
     hs[g["hs"].count().to_numpy() == 0] = np.nan
     st = np.asarray(g["t"].nunique().to_numpy(), np.int64)
     sd = np.asarray(g["v"].nunique().to_numpy(), np.int64)
@@ -305,9 +316,8 @@ def cluster_stops(
     names = [""] * k
     for c in np.flatnonzero(fl).tolist():
         members = np.flatnonzero((label == c) & dwells.field)
-        w = 3.0  # a field-marked position outweighs detected dwells
         all_m = np.flatnonzero(label == c)
-        wt = np.where(dwells.field[all_m], w, 1.0)
+        wt = np.where(dwells.field[all_m], 3.0, 1.0)  # a marked position outweighs dwells
         xs[c] = float(np.average(dwells.x_m[all_m], weights=wt))
         ys[c] = float(np.average(dwells.y_m[all_m], weights=wt))
         named = Counter(dwells.name[i] for i in members.tolist()

@@ -23,9 +23,9 @@ def _is_arret(names: pd.Series) -> pd.Series:
     return low.str.startswith("arrêt") | low.str.startswith("arret")
 
 
-def arret_waypoints(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def arret_waypoints(folder: Path, *, sample: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude (degrees) of the hand-marked ``Arrêt`` stop waypoints."""
-    wp = pd.read_csv(folder / "waypoints.csv")
+    wp = pd.read_csv(folder / ("sample_waypoints.csv" if sample else "waypoints.csv"))
     wp = wp[_is_arret(wp["name"])]
     return wp["lat"].to_numpy(float), wp["lon"].to_numpy(float)
 

@@ -1,0 +1,115 @@
+"""Builder, steps 1-2: projections, dwell detection and stop clustering (tiers 1 and 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from tests.build_synth import LAT0, LON0, l_corridor, ride
+from transit.geo import LocalProjection, angle_diff_deg, bearing_deg, haversine_m
+from transit.stops import DwellOptions, cluster_stops, detect_dwells
+
+
+def test_01_haversine_one_degree_of_latitude() -> None:
+    # 1 degree of arc on the 6,371,008.8 m sphere is 111,195.08 m
+    assert haversine_m(0.0, 0.0, 1.0, 0.0) == pytest.approx(111_195.08, abs=0.01)
+
+
+def test_02_bearing_east_and_north() -> None:
+    assert bearing_deg(0.0, 0.0, 0.0, 1.0) == pytest.approx(90.0)
+    assert bearing_deg(0.0, 0.0, 1.0, 0.0) == pytest.approx(0.0)
+
+
+def test_03_angle_diff_wraps() -> None:
+    assert angle_diff_deg(350.0, 10.0) == pytest.approx(20.0)
+    assert angle_diff_deg(90.0, 270.0) == pytest.approx(180.0)
+
+
+def test_04_projection_matches_pyproj_aeqd_and_round_trips() -> None:
+    proj = LocalProjection(LAT0, LON0)
+    rng = np.random.default_rng(1)
+    lat = LAT0 + rng.uniform(-0.2, 0.2, 200)
+    lon = LON0 + rng.uniform(-0.2, 0.2, 200)
+    x, y = proj.forward(lat, lon)
+    ref = Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={LAT0} +lon_0={LON0} +ellps=WGS84 +units=m",
+        always_xy=True)
+    rx, ry = ref.transform(lon, lat)
+    # within 0.02 % of the ellipsoidal projection 22 km out
+    assert np.max(np.hypot(x - rx, y - ry) / np.hypot(rx, ry)) < 2e-4
+    blat, blon = proj.inverse(x, y)
+    assert np.max(np.abs(blat - lat)) < 1e-9
+    assert np.max(np.abs(blon - lon)) < 1e-9
+
+
+def _track(xs: list[float], ts: list[float]) -> tuple[np.ndarray, ...]:
+    x = np.array(xs, float)
+    return (x, np.zeros_like(x), (np.array(ts) * 1000).astype(np.int64),
+            np.full(len(x), np.nan, np.float32), np.array([0, len(x)], np.int64))
+
+
+def test_05_one_stop_of_20_s_between_two_runs() -> None:
+    # 10 m/s for 30 s, stands at x=300 m for 20 s, 10 m/s for 30 s: one dwell of 20 s at 300 m
+    xs = [10.0 * t for t in range(30)] + [300.0] * 21 + [300.0 + 10 * t for t in range(1, 31)]
+    d, _first, _last = detect_dwells(*_track(xs, list(range(len(xs)))))
+    assert len(d) == 1
+    assert d.x_m[0] == pytest.approx(300.0, abs=10.0)
+    assert (d.end_ms[0] - d.start_ms[0]) / 1000 == pytest.approx(21.0, abs=2.0)
+    assert d.heading_deg[0] == pytest.approx(90.0, abs=1.0)  # moving east
+
+
+def test_06_constant_motion_has_no_dwell() -> None:
+    xs = [8.0 * t for t in range(200)]
+    d, _, _ = detect_dwells(*_track(xs, list(range(200))))
+    assert len(d) == 0
+
+
+def test_07_sparse_sampling_still_finds_the_stop() -> None:
+    # fixes every 15 s: the stop of 30 s has three fixes at the same place
+    xs = [0.0, 150.0, 300.0, 302.0, 299.0, 450.0, 600.0]
+    ts = [0, 15, 30, 45, 60, 75, 90]
+    d, _, _ = detect_dwells(*_track(xs, ts))
+    assert len(d) == 1
+    assert (d.end_ms[0] - d.start_ms[0]) / 1000 == 30.0
+
+
+def test_08_reported_speed_breaks_a_dwell() -> None:
+    # slow crawl within 25 m, but the phone says 3 m/s: traffic, not a stop
+    x, y, t, _, b = _track([0.0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24],
+                           list(range(13)))
+    v = np.full(len(x), 3.0, np.float32)
+    d, _, _ = detect_dwells(x, y, t, v, b)
+    assert len(d) == 0
+    d2, _, _ = detect_dwells(x, y, t, np.full(len(x), np.nan, np.float32), b)
+    assert len(d2) == 1
+
+
+def test_09_opposite_directions_make_separate_stops() -> None:
+    corridor = l_corridor()
+    proj = LocalProjection(LAT0, LON0)
+    segs = [ride(corridor, d, start_ms=1_700_000_000_000 + k * 600_000, trace_key=f"{d}{k}",
+                 seed=10 * d + k)[0] for d in (0, 1) for k in range(3)]
+    xs, ys, ts, vs, bounds = [], [], [], [], [0]
+    for s in segs:
+        x, y = proj.forward(s.lat, s.lon)
+        xs.append(x)
+        ys.append(y)
+        ts.append(s.time_ms)
+        vs.append(s.speed_mps)
+        bounds.append(bounds[-1] + len(s))
+    dw, _, _ = detect_dwells(np.concatenate(xs), np.concatenate(ys), np.concatenate(ts),
+                             np.concatenate(vs), np.array(bounds, np.int64))
+    trace = np.arange(len(segs), dtype=np.int64)
+    cand = cluster_stops(dw, trace, trace, DwellOptions())
+    n_true = 2 * len(corridor.stops_along_m)
+    assert len(cand) == n_true
+    assert set(cand.support_traces.tolist()) == {3}
+    # every true stop of each side has a candidate within 10 m with its heading
+    for d in (0, 1):
+        tx, ty = corridor.stops(d)
+        for sx, sy in zip(tx, ty, strict=True):
+            dist = np.hypot(cand.x_m - sx, cand.y_m - sy)
+            k = int(np.argmin(dist))
+            assert dist[k] < 10.0
+            assert cand.n_dwells[k] == 3

@@ -1,0 +1,154 @@
+"""Builder, steps 3-5: stop sequences, patterns, directions, shapes, run times, headways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from transit.errors import InputError
+from transit.model import DEFAULT_TIME_BANDS
+from transit.patterns import (
+    SegmentVisits,
+    infer_patterns,
+    lcs_length,
+    match_segments_to_stops,
+    pair_directions,
+)
+from transit.shapes import estimate_shape
+from transit.timing import (
+    band_for_clock,
+    estimate_headways,
+    estimate_run_times,
+    given_headway,
+    local_clock,
+    parse_frequencies,
+    ride_times,
+)
+
+
+def _v(*stops: int) -> SegmentVisits:
+    n = len(stops)
+    return SegmentVisits(np.array(stops, np.int64), np.arange(n, dtype=np.int64) * 60_000,
+                         np.zeros(n), np.arange(n, dtype=np.int64))
+
+
+def test_01_lcs_lengths() -> None:
+    assert lcs_length(np.array([1, 2, 3, 4]), np.array([1, 3, 4])) == 3
+    assert lcs_length(np.array([1, 2, 3]), np.array([3, 2, 1])) == 1
+    assert lcs_length(np.array([5]), np.array([6])) == 0
+
+
+def test_02_pass_by_counts_and_heading_is_respected() -> None:
+    # a vehicle drives east along y=0 at 10 m/s; stop A (heading east) at x=200, y=10 is
+    # served by passing; stop B at x=400 faces west (other side of the road): not served
+    x = np.arange(0.0, 600.0, 10.0)
+    y = np.zeros_like(x)
+    t = (np.arange(len(x)) * 1000).astype(np.int64)
+    visits = match_segments_to_stops(
+        x, y, t, np.array([0, len(x)], np.int64), np.array([200.0, 400.0]),
+        np.array([10.0, 10.0]), np.array([90.0, 270.0]))
+    assert visits[0].stop.tolist() == [0]
+    assert visits[0].center_ms.tolist() == [20_000]  # closest approach at x=200 m
+
+
+def test_03_partial_ride_and_missed_stop_join_the_full_pattern() -> None:
+    visits = [_v(1, 2, 3, 4, 5, 6), _v(1, 2, 4, 5, 6), _v(3, 4, 5, 6), _v(1, 2, 3, 4, 5, 6)]
+    groups = infer_patterns(visits, ["7"] * 4)
+    assert len(groups) == 1
+    assert groups[0].stops == (1, 2, 3, 4, 5, 6)
+    assert groups[0].members == (0, 1, 2, 3)
+
+
+def test_04_route_names_keep_patterns_apart_and_variants_split() -> None:
+    visits = [_v(1, 2, 3, 4), _v(1, 2, 3, 4), _v(1, 2, 3, 4), _v(10, 11, 12, 13)]
+    groups = infer_patterns(visits, ["7", "7", "8", "7"])
+    assert sorted(g.members for g in groups) == [(0, 1), (2,), (3,)]
+
+
+def test_05_opposite_directions_pair_into_one_route() -> None:
+    sx = np.array([0.0, 1000.0, 2000.0, 2000.0, 1000.0, 0.0, 9000.0, 9500.0])
+    sy = np.array([0.0, 0.0, 0.0, 8.0, 8.0, 8.0, 0.0, 0.0])
+    visits = [_v(0, 1, 2), _v(0, 1, 2), _v(3, 4, 5), _v(6, 7)]
+    groups = infer_patterns(visits, [""] * 4)
+    pairs = pair_directions(groups, [""] * 4, sx, sy)
+    by_stops = {groups[a].stops: (groups[b].stops if b is not None else None)
+                for a, b in pairs}
+    assert by_stops == {(0, 1, 2): (3, 4, 5), (6, 7): None}  # better supported is dir 0
+
+
+def test_06_shape_is_the_central_line_and_holds_every_stop() -> None:
+    rng = np.random.default_rng(3)
+    rides = []
+    for _ in range(5):
+        x = np.arange(0.0, 2000.0, 8.0)
+        rides.append((x, rng.normal(0.0, 8.0, len(x))))
+    rides[2][1][100:105] += 300.0  # a GPS jump on one ride
+    sx, sy = np.array([0.0, 1000.0, 1990.0]), np.array([0.0, 25.0, 0.0])
+    shx, shy = estimate_shape(rides, sx, sy)
+    inner = (shx > 50) & (shx < 1950)
+    assert np.abs(shy[inner]).mean() < 5.0  # median of 5 rides: near the true line y=0
+    from shapely import LineString, Point
+    line = LineString(np.c_[shx, shy])
+    assert max(line.distance(Point(a, b)) for a, b in zip(sx, sy, strict=True)) <= 20.0
+
+
+def test_07_ride_times_interpolate_missed_stops_by_distance() -> None:
+    v = SegmentVisits(np.array([10, 12], np.int64), np.array([0, 100_000], np.int64),
+                      np.zeros(2), np.zeros(2, np.int64))
+    rt = ride_times([10, 11, 12], v, np.array([0.0, 300.0, 1000.0]))
+    assert rt.center_ms.tolist() == [0.0, 30_000.0, 100_000.0]
+    assert rt.observed.tolist() == [True, False, True]
+
+
+def test_08_run_times_per_band_are_medians_and_empty_bands_borrow() -> None:
+    along = np.array([0.0, 400.0, 800.0])
+    rides = []
+    for run in (50, 60, 70):
+        v = SegmentVisits(np.array([0, 1, 2], np.int64),
+                          np.array([0, (run + 10) * 1000, (2 * run + 20) * 1000], np.int64),
+                          np.array([0.0, 20.0, 0.0]), np.zeros(3, np.int64))
+        rides.append(ride_times([0, 1, 2], v, along))
+    out = estimate_run_times(rides, ["am_peak"] * 3, along, DEFAULT_TIME_BANDS)
+    runs, dwell, n_obs, estimated = out["am_peak"]
+    # the middle stop's 20 s dwell is centred at run + 10 s: arrival after `run` s, and
+    # the second stretch also takes `run` s; medians of 50, 60, 70
+    assert runs == (60, 60)
+    assert dwell == (0, 20, 0)
+    assert (n_obs, estimated) == (3, False)
+    assert out["evening"][0] == (60, 60)
+    assert out["evening"][2:] == (0, True)  # no ride in the evening: borrowed, estimated
+
+
+def test_09_headways_need_several_vehicles_the_same_day() -> None:
+    deps = [("20240102", 7 * 3600, "a"), ("20240102", 7 * 3600 + 600, "b"),
+            ("20240102", 7 * 3600 + 1320, "c"), ("20240103", 7 * 3600 + 100, "a")]
+    assert estimate_headways(deps, DEFAULT_TIME_BANDS) == {"am_peak": (660, 2)}
+    assert estimate_headways(deps[:2], DEFAULT_TIME_BANDS) == {}
+
+
+def test_10_local_clock_and_bands() -> None:
+    # 2024-01-02 04:30 UTC is 07:30 in Nairobi (UTC+3)
+    day, clock = local_clock(1704169800000, "Africa/Nairobi")
+    assert (day, clock) == ("20240102", 7 * 3600 + 1800)
+    assert band_for_clock(clock, DEFAULT_TIME_BANDS) == "am_peak"
+    assert band_for_clock(23 * 3600, DEFAULT_TIME_BANDS) == "evening"  # nearest band
+
+
+def test_11_frequencies_csv_by_band_and_by_period() -> None:
+    rows = parse_frequencies("route,band,headway_s\n7,am_peak,300\n", DEFAULT_TIME_BANDS)
+    assert (rows[0].route, rows[0].start_s, rows[0].headway_s) == ("7", 7 * 3600, 300)
+    rows = parse_frequencies("route,start_time,end_time,headway_s\n7,06:00,08:00,600\n"
+                             "7,08:00,09:00,300\n", DEFAULT_TIME_BANDS)
+    am = next(b for b in DEFAULT_TIME_BANDS if b.name == "am_peak")
+    assert given_headway(rows, am) == 450  # 1 h at 600 s and 1 h at 300 s
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("line,headway\n7,300\n", "columns"),
+    ("route,band,headway_s\n7,rush,300\n", "unknown band"),
+    ("route,band,headway_s\n7,am_peak,-5\n", "line 2"),
+    ("route,start_time,end_time,headway_s\n7,9h,10h,300\n", "bad time"),
+])
+def test_12_bad_frequencies_say_where_and_how(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_frequencies(text, DEFAULT_TIME_BANDS)
