@@ -57,6 +57,8 @@ __all__ = [
 
 #: File name endings that hint at a TransitWand capture (a hint only: content decides).
 TRANSITWAND_SUFFIXES = (".pb", ".pbf", ".bin", ".twd")
+#: Bytes of a head that sniffing walks (enough for dozens of fields; walking is Python).
+SNIFF_BYTES = 512
 #: 2000-01-01T00:00:00Z in ms: an earlier ``start_time`` is phone uptime, not a date.
 UPTIME_LIMIT_MS = 946_684_800_000
 _FIX = ("export the capture again from the TransitWand app (its route_<id>.pb files) or the "
@@ -68,14 +70,15 @@ def sniff_transitwand(head: bytes) -> bool:
 
     Protobuf has no magic number: the head is walked as an ``Upload`` and as length-delimited
     ``Route``s (see :mod:`gps_ingest.transitwand_wire`) and accepted when one layout fits
-    every byte (the head may stop inside a field) and shows at least three fields, the
-    first of them a route's ``start_time`` or the upload's ``unit_id``. CSV, GPX, GeoJSON
-    and random bytes fail on the first few bytes.
+    every one of the first ``SNIFF_BYTES`` bytes (which may stop inside a field) and shows
+    at least three fields, the first of them a route's ``start_time`` or the upload's
+    ``unit_id``. CSV, GPX, GeoJSON and random bytes fail on the first few bytes. A
+    capture's file name ending (:data:`TRANSITWAND_SUFFIXES`) is only a hint.
 
     Parameters
     ----------
     head
-        The first bytes of the file (a few KiB is plenty; the whole file works too).
+        The first bytes of the file (1 KiB is enough; more is ignored).
 
     Returns
     -------
@@ -84,6 +87,7 @@ def sniff_transitwand(head: bytes) -> bool:
     """
     if len(head) < 4:
         return False
+    head = head[:SNIFF_BYTES]
     for layout in (WireLayout.UPLOAD, WireLayout.DELIMITED):
         scan = scan_transitwand(head, layout)
         if scan.valid and scan.n_fields >= MIN_FIELDS:
@@ -158,7 +162,7 @@ def decode_transitwand(data: bytes, *, source: str, device_id: str | None = None
     counts from 1 in file order; ``"route <r>"`` when unnamed), ``route_name`` and
     ``vehicle_type`` from the route, and ``notes`` joining the route notes, description
     and vehicle capacity. Points become positionfixes (times as in the module docstring);
-    a point with a NaN coordinate becomes a :class:`RowRejection` with ``where`` =
+    a point with a NaN (or absent) coordinate becomes a :class:`RowRejection` with ``where`` =
     ``"point <i> of route <r>"`` (both from 1); other out-of-range coordinates stay fixes
     for cleaning to flag. Stops become :class:`FieldStop` s with arrival and departure
     instants and boardings/alightings (``None`` where the field is absent).
@@ -216,7 +220,11 @@ def _as_upload(data: bytes) -> tuple[list[pb.Upload.Route], int, bool] | None:
         upload.ParseFromString(data)
     except DecodeError:
         return None
-    if not upload.IsInitialized():
+    # Required fields, checked cheaply (IsInitialized would visit every point; the point
+    # walker treats a point without lat/lon as a NaN point instead).
+    if not (upload.HasField("unit_id") and upload.HasField("upload_id")):
+        return None
+    if not all(route.HasField("start_time") for route in upload.route):
         return None
     return list(upload.route), int(upload.unit_id), False
 
@@ -233,7 +241,7 @@ def _as_delimited(data: bytes) -> tuple[list[pb.Upload.Route], int, bool] | None
             route.ParseFromString(data[pos:pos + size])
         except DecodeError:
             return None
-        if not route.IsInitialized():
+        if not route.HasField("start_time"):
             return None
         routes.append(route)
         pos += size
@@ -312,7 +320,7 @@ def _fixes(start_ms: int, lat32: NDArray[np.float32], lon32: NDArray[np.float32]
     for i in np.flatnonzero(missing).tolist():
         rejections.append(RowRejection(
             where=f"point {i + 1} of route {index + 1}", reason=Reason.MISSING_VALUE,
-            detail="latitude or longitude is NaN"))
+            detail="latitude or longitude is NaN or absent"))
     keep = ~missing
     return Positionfixes.from_columns(
         trace_index=np.full(int(keep.sum()), index, np.int32),
@@ -325,8 +333,11 @@ def _fixes(start_ms: int, lat32: NDArray[np.float32], lon32: NDArray[np.float32]
 def _stops(route: pb.Upload.Route, r: int, trace_key: str,
            rejections: list[RowRejection]) -> list[FieldStop]:
     n = len(route.stop)
-    lat = float32_degrees(np.fromiter((s.lat for s in route.stop), np.float32, n)).tolist()
-    lon = float32_degrees(np.fromiter((s.lon for s in route.stop), np.float32, n)).tolist()
+    nan = float("nan")
+    lat = float32_degrees(np.fromiter((s.lat if s.HasField("lat") else nan for s in route.stop),
+                                      np.float32, n)).tolist()
+    lon = float32_degrees(np.fromiter((s.lon if s.HasField("lon") else nan for s in route.stop),
+                                      np.float32, n)).tolist()
     out: list[FieldStop] = []
     base_ms = int(route.start_time)
     for i, stop in enumerate(route.stop):
@@ -339,7 +350,7 @@ def _stops(route: pb.Upload.Route, r: int, trace_key: str,
         if math.isnan(lat[i]) or math.isnan(lon[i]):
             rejections.append(RowRejection(
                 where=f"stop {i + 1} of route {r}", reason=Reason.MISSING_VALUE,
-                detail="latitude or longitude is NaN"))
+                detail="latitude or longitude is NaN or absent"))
             continue
         out.append(FieldStop(
             trace_key=trace_key,

@@ -5,7 +5,8 @@ per point and field); walking the already-validated bytes of each Route with a c
 and gathering the float32 coordinates with numpy takes a few ms. The protobuf runtime still
 parses and validates every message first (:mod:`gps_ingest.transitwand`); this module only
 re-reads the point fields, with the same rules: fields in any order, the last occurrence
-wins, an absent ``timeoffset`` is 0, unknown fields are skipped.
+wins, an absent ``timeoffset`` is 0, unknown fields are skipped. A point without ``lat`` or
+``lon`` (both required) gets NaN there, so the reader rejects it like a NaN point.
 
 Wire format: Google, "Protocol Buffers: Encoding", https://protobuf.dev/programming-guides/encoding/.
 """
@@ -23,7 +24,7 @@ _MIN_POINT_BYTES = 12
 
 
 @njit(cache=True)
-def _varint(buf: NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]:  # pragma: no cover
+def _varint(buf: NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]:
     value = 0
     shift = 0
     while pos < end and shift < 70:
@@ -37,7 +38,7 @@ def _varint(buf: NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]:  # p
 
 
 @njit(cache=True)
-def _skip(buf: NDArray[np.uint8], pos: int, end: int, wire: int) -> int:  # pragma: no cover
+def _skip(buf: NDArray[np.uint8], pos: int, end: int, wire: int) -> int:
     if wire == 0:
         _, pos = _varint(buf, pos, end)
         return pos
@@ -53,10 +54,21 @@ def _skip(buf: NDArray[np.uint8], pos: int, end: int, wire: int) -> int:  # prag
     return -1  # groups (3, 4) and reserved types
 
 
+#: Bit pattern of a float32 quiet NaN: what an absent lat/lon reads as.
+_NAN_BITS = 0x7FC00000
+
+
 @njit(cache=True)
-def _walk_points(buf: NDArray[np.uint8], start: int, end: int, lat_at: NDArray[np.int64],
-                 lon_at: NDArray[np.int64], offset_s: NDArray[np.int64]) -> int:  # pragma: no cover
-    """Fill byte positions of lat/lon and the offsets; return the point count or -1."""
+def _bits32(buf: NDArray[np.uint8], pos: int) -> int:
+    """The little-endian 32-bit word at ``pos`` (a float32's bits)."""
+    return (int(buf[pos]) | int(buf[pos + 1]) << 8 | int(buf[pos + 2]) << 16
+            | int(buf[pos + 3]) << 24)
+
+
+@njit(cache=True)
+def _walk_points(buf: NDArray[np.uint8], start: int, end: int, lat_bits: NDArray[np.uint32],
+                 lon_bits: NDArray[np.uint32], offset_s: NDArray[np.int64]) -> int:
+    """Fill the float32 bits of lat/lon and the offsets; return the point count or -1."""
     n = 0
     pos = start
     while pos < end:
@@ -70,8 +82,8 @@ def _walk_points(buf: NDArray[np.uint8], start: int, end: int, lat_at: NDArray[n
             if pos < 0 or pos + size > end:
                 return -1
             stop = pos + size
-            lat_at[n] = -1
-            lon_at[n] = -1
+            lat_bits[n] = _NAN_BITS
+            lon_bits[n] = _NAN_BITS
             offset_s[n] = 0
             while pos < stop:
                 k, pos = _varint(buf, pos, stop)
@@ -80,10 +92,10 @@ def _walk_points(buf: NDArray[np.uint8], start: int, end: int, lat_at: NDArray[n
                 f = k >> 3
                 w = k & 7
                 if f == 1 and w == 5 and pos + 4 <= stop:
-                    lat_at[n] = pos
+                    lat_bits[n] = _bits32(buf, pos)
                     pos += 4
                 elif f == 2 and w == 5 and pos + 4 <= stop:
-                    lon_at[n] = pos
+                    lon_bits[n] = _bits32(buf, pos)
                     pos += 4
                 elif f == 3 and w == 0:
                     value, pos = _varint(buf, pos, stop)
@@ -95,8 +107,6 @@ def _walk_points(buf: NDArray[np.uint8], start: int, end: int, lat_at: NDArray[n
                     pos = _skip(buf, pos, stop, w)
                     if pos < 0:
                         return -1
-            if lat_at[n] < 0 or lon_at[n] < 0:
-                return -1
             n += 1
         else:
             pos = _skip(buf, pos, end, wire)
@@ -120,23 +130,21 @@ def route_points(buf: NDArray[np.uint8], start: int, end: int) -> tuple[
     -------
     tuple or None
         ``(lat, lon, timeoffset_s)``: float32 degrees and int64 seconds since the previous
-        point, in file order; ``None`` when the bytes are not a well-formed Route.
+        point, in file order (NaN for an absent lat/lon); ``None`` when the bytes are not
+        a well-formed Route.
     """
     cap = max((end - start) // _MIN_POINT_BYTES, 0)
-    lat_at = np.empty(cap, np.int64)
-    lon_at = np.empty(cap, np.int64)
+    lat_bits = np.empty(cap, np.uint32)
+    lon_bits = np.empty(cap, np.uint32)
     offset_s = np.empty(cap, np.int64)
-    n = _walk_points(buf, start, end, lat_at, lon_at, offset_s)
+    n = _walk_points(buf, start, end, lat_bits, lon_bits, offset_s)
     if n < 0:
         return None
-    four = np.arange(4, dtype=np.int64)
-    lat = buf[lat_at[:n, None] + four].reshape(-1).view("<f4").astype(np.float32)
-    lon = buf[lon_at[:n, None] + four].reshape(-1).view("<f4").astype(np.float32)
-    return lat, lon, offset_s[:n].copy()
+    return lat_bits[:n].view(np.float32), lon_bits[:n].view(np.float32), offset_s[:n]
 
 
 @njit(cache=True)
-def _shortest(values: NDArray[np.float32], out: NDArray[np.float64]) -> int:  # pragma: no cover
+def _shortest(values: NDArray[np.float32], out: NDArray[np.float64]) -> int:
     """Fill ``out`` with the fewest-decimals value that rounds back to each float32."""
     leftovers = 0
     for i in range(len(values)):

@@ -469,3 +469,15 @@ def test_27_float32_degrees_are_the_shortest_round_trip_decimals(
     assert np.array_equal(float32_degrees(x), x.astype(str).astype(np.float64), equal_nan=True)
     y = np.array(anything, np.float32)  # far outside degrees: still the same float32
     assert np.array_equal(float32_degrees(y).astype(np.float32), y)
+
+
+def test_28_point_or_stop_without_a_required_coordinate_is_rejected_not_fatal() -> None:
+    no_lat = _key(2, 5) + struct.pack("<f", 2.5) + _key(3, 0) + b"\x02"
+    full = _key(1, 5) + struct.pack("<f", 1.25) + _key(2, 5) + struct.pack("<f", 2.5)
+    stop_no_lon = _key(1, 5) + struct.pack("<f", 1.25) + _key(3, 0) + b"\x01"
+    route = (_key(1, 0) + b"\x01" + _key(2, 2) + _len(no_lat) + _key(2, 2) + _len(full)
+             + _key(3, 2) + _len(stop_no_lon))
+    ts = _read(_len(route))
+    assert ts.fixes.time_ms.tolist() == [1 + 2_000]  # the rejected point's 2 s still count
+    assert [j.where for j in ts.rejections] == ["point 1 of route 1", "stop 1 of route 1"]
+    assert ts.field_stops == []
