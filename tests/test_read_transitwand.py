@@ -481,3 +481,16 @@ def test_28_point_or_stop_without_a_required_coordinate_is_rejected_not_fatal() 
     assert ts.fixes.time_ms.tolist() == [1 + 2_000]  # the rejected point's 2 s still count
     assert [j.where for j in ts.rejections] == ["point 1 of route 1", "stop 1 of route 1"]
     assert ts.field_stops == []
+
+
+@pytest.mark.shared
+def test_29_real_files_of_other_formats_are_neither_sniffed_nor_read(shared_data: Path) -> None:
+    paths = sorted(p for p in shared_data.rglob("*") if p.is_file()
+                   and p.suffix in {".csv", ".zip", ".geojson", ".md"})
+    assert len(paths) >= 10
+    for path in paths:
+        with path.open("rb") as f:
+            head = f.read(4096)
+        assert not sniff_transitwand(head), path
+        with pytest.raises(FormatError):
+            decode_transitwand(head, source=path.name)
