@@ -277,6 +277,14 @@ def _text(batch: pa.RecordBatch, col: str | None, n: int, default: str) -> pa.Ar
 
 def _numbers(arr: pa.Array) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """(values, is_missing, is_bad) of a string column; NaN where missing or bad."""
+    if arr.null_count == 0:  # fast path: every cell a clean number
+        try:
+            values = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False),
+                                dtype=np.float64)
+            missing = np.isnan(values)
+            return values, missing, np.zeros(len(values), np.bool_)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     trimmed = pc.utf8_trim_whitespace(arr)
     missing = np.asarray(pc.or_(pc.is_null(trimmed), pc.equal(trimmed, "")).fill_null(True)
                          .to_numpy(zero_copy_only=False), dtype=np.bool_)
@@ -343,22 +351,28 @@ def _fixes_batch(batch: pa.RecordBatch, cols: dict[str, str], keys: pa.Array, ti
         speed = _optional(batch, cols["speed_kmh"], n) / 3.6
     altitude = _optional(batch, cols.get("altitude_m"), n)
     devices = _text(batch, cols.get("device"), n, "") if "device" in cols else None
-    key_list = keys.to_pylist()
-    # group rows by trace key, keeping file order
-    uniq, first, inverse = np.unique(np.asarray(key_list, dtype=object), return_index=True,
-                                     return_inverse=True)
+    # group rows by trace key (Arrow's dictionary keeps first-appearance order)
+    encoded = pc.dictionary_encode(keys)
+    names = encoded.dictionary.to_pylist()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    good_rows = np.flatnonzero(good)
+    order = good_rows[np.argsort(codes[good_rows], kind="stable")]
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    first = np.full(len(names), -1, np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)
     present: set[str] = set()
-    for k in np.argsort(first).tolist():
-        key = str(uniq[k])
+    for k, name in enumerate(names):
+        key = str(name)
         present.add(key)
-        rows = np.flatnonzero((inverse == k) & good)
+        rows = order[bounds[k]:bounds[k + 1]]
         part: dict[str, NDArray[np.generic]] = {
-                "time_ms": time_ms[rows], "lat": lat[rows], "lon": lon[rows],
-                "accuracy_m": accuracy[rows], "speed_mps": speed[rows],
-                "altitude_m": altitude[rows]}
+            "time_ms": time_ms[rows], "lat": lat[rows], "lon": lon[rows],
+            "accuracy_m": accuracy[rows], "speed_mps": speed[rows],
+            "altitude_m": altitude[rows]}
         if key not in pending:
-            device = devices[int(first[k])].as_py() if devices is not None else None
-            pending[key] = _Pending([], _meta_from_row(batch, cols, key, int(first[k]), device))
+            row = int(first[k])
+            device = devices[row].as_py() if devices is not None else None
+            pending[key] = _Pending([], _meta_from_row(batch, cols, key, row, device))
         pending[key].parts.append(part)
     return [key for key in pending if key not in present]
 

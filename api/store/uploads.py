@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from api.store.fixblocks import decode_block, encode_block
 from api.store.schema import (
@@ -194,8 +194,9 @@ class TraceWriter:
         order = np.lexsort((fx.time_ms, fx.trace_index)) if len(fx) else np.zeros(0, np.int64)
         bounds = np.searchsorted(fx.trace_index[order], np.arange(len(ts.traces) + 1))
         blocks: list[dict[str, Any]] = []
+        self._create_traces([*ts.traces, *(TraceMeta(s.trace_key) for s in ts.field_stops)])
         for index, meta in enumerate(ts.traces):
-            state = self._trace(meta)
+            state = self._traces[meta.trace_key]
             rows = order[bounds[index]:bounds[index + 1]]
             for start in range(0, len(rows), BLOCK_FIXES):
                 part = fx.take(rows[start:start + BLOCK_FIXES])
@@ -206,32 +207,41 @@ class TraceWriter:
             self.conn.execute(insert(field_stops), [_stop_row(self.upload_id, s)
                                                     for s in ts.field_stops])
             self.n_field_stops += len(ts.field_stops)
-            for stop in ts.field_stops:
-                self._trace(TraceMeta(stop.trace_key))
         if ts.rejections:
             self.conn.execute(insert(row_rejections), [
                 {"upload_id": self.upload_id, "location": r.where[:256],
                  "reason": int(r.reason), "detail": r.detail} for r in ts.rejections])
 
-    def _trace(self, meta: TraceMeta) -> _TraceState:
-        state = self._traces.get(meta.trace_key)
-        if state is None:
-            trace_id = self.conn.execute(insert(traces).values(
-                upload_id=self.upload_id, trace_key=meta.trace_key[:256],
-                device_id=meta.device_id, route_name=meta.route_name,
-                vehicle_type=meta.vehicle_type, direction=meta.direction, notes=meta.notes,
-                n_fixes=0, n_accepted=0, n_segments=0, has_fixes=False,
-            ).returning(traces.c.id)).scalar_one()
-            state = self._traces[meta.trace_key] = _TraceState(int(trace_id))
-        return state
+    def _create_traces(self, metas: list[TraceMeta]) -> None:
+        """Insert the traces not seen before in this upload, in one statement."""
+        new: dict[str, TraceMeta] = {}
+        for meta in metas:
+            if meta.trace_key not in self._traces and meta.trace_key not in new:
+                new[meta.trace_key] = meta
+        if not new:
+            return
+        rows = [{"upload_id": self.upload_id, "trace_key": m.trace_key[:256],
+                 "device_id": m.device_id, "route_name": m.route_name,
+                 "vehicle_type": m.vehicle_type, "direction": m.direction, "notes": m.notes,
+                 "n_fixes": 0, "n_accepted": 0, "n_segments": 0, "has_fixes": False}
+                for m in new.values()]
+        ids = self.conn.execute(insert(traces).returning(traces.c.id,
+                                                         sort_by_parameter_order=True),
+                                rows).scalars().all()
+        for key, trace_id in zip(new, ids, strict=True):
+            self._traces[key] = _TraceState(int(trace_id))
 
     def close(self) -> int:
         """Write per-trace totals; return the number of traces."""
-        for state in self._traces.values():
-            self.conn.execute(update(traces).where(traces.c.id == state.id).values(
-                n_fixes=state.n_fixes, n_accepted=state.n_accepted,
-                n_segments=len(state.segments), start_ms=state.start_ms,
-                end_ms=state.end_ms, has_fixes=state.n_fixes > 0))
+        if self._traces:
+            statement = update(traces).where(traces.c.id == bindparam("trace_id")).values(
+                n_fixes=bindparam("n_fixes"), n_accepted=bindparam("n_accepted"),
+                n_segments=bindparam("n_segments"), start_ms=bindparam("start_ms"),
+                end_ms=bindparam("end_ms"), has_fixes=bindparam("has_fixes"))
+            self.conn.execute(statement, [
+                {"trace_id": st.id, "n_fixes": st.n_fixes, "n_accepted": st.n_accepted,
+                 "n_segments": len(st.segments), "start_ms": st.start_ms, "end_ms": st.end_ms,
+                 "has_fixes": st.n_fixes > 0} for st in self._traces.values()])
         return len(self._traces)
 
 
