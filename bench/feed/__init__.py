@@ -1,0 +1,1 @@
+"""Feed benchmark: writer, validators, simulator, accuracy (python -m bench.feed)."""
