@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from gps_ingest.timeparse import parse_instants
@@ -74,8 +75,19 @@ class Converted:
 
 
 def _numbers(cells: tuple[object, ...]) -> NDArray[np.float64]:
-    series = pd.Series(cells, dtype=object)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    """Text cells as floats, NaN where absent or not a number.
+
+    One Arrow cast when every cell is clean (the usual case), else ``pandas.to_numeric``.
+    """
+    if cells.count(None) == len(cells):
+        return np.full(len(cells), np.nan)
+    try:
+        arr = pa.array(cells, type=pa.string()).cast(pa.float64())
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        series = pd.Series(cells, dtype=object)
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64,
+                                                               na_value=np.nan)
 
 
 def _blank(cell: object) -> bool:

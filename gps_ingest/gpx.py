@@ -148,7 +148,8 @@ def read_gpx(
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    reader = _GpxReader(parser, source, timezone)
+    reader = _GpxReader(source, timezone)
+    _attach(parser, reader)
     n_bytes = 0
     try:
         while chunk := stream.read(_CHUNK_BYTES):
@@ -199,18 +200,63 @@ class _Slots(dict[str, int]):
         return slot
 
 
-class _GpxReader:
-    """expat callbacks: a small state machine over the element depth.
+def _attach(parser: expat.XMLParserType, reader: _GpxReader) -> None:
+    """Install the expat callbacks.
 
-    Inside a ``<trkpt>``/``<rtept>``/``<wpt>`` the handlers take a short first branch that
-    only routes text into the point's slots.
-    Character data always goes straight (no Python frame) into one list, which is cleared
-    at the end of every point and every element outside points; a wanted element's text is
-    the part of the list added since it started.
+    The hot path (every element inside a point) runs in two closures over local state;
+    everything else is delegated to ``reader``. Character data always goes straight (no
+    Python frame) into one list, which the reader clears between elements outside points
+    and at the end of each point; a wanted element's text is the part of the list added
+    since it started.
     """
+    parts = reader.parts
+    slots = _Slots()
+    in_point = False
+    slot = _NOT_READ
+    mark = 0
+    point_name = ""
+    lat: str | None = None
+    lon: str | None = None
+    values: list[str | None] = []
 
-    def __init__(self, parser: expat.XMLParserType, source: str, timezone: str) -> None:
-        self.parser = parser
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal in_point, slot, mark, point_name, lat, lon, values
+        if in_point:
+            found = slots[name]
+            if found != _NOT_READ:
+                slot = found
+                mark = len(parts)
+            return
+        if reader.start(name, attrs):
+            in_point = True
+            point_name = name
+            lat = attrs.get("lat")
+            lon = attrs.get("lon")
+            values = [None] * N_VALUES
+
+    def end(name: str) -> None:
+        nonlocal in_point, slot
+        if in_point:
+            if slot != _NOT_READ:
+                values[slot] = "".join(parts[mark:])
+                slot = _NOT_READ
+            elif name == point_name:
+                in_point = False
+                reader.end_point(lat, lon, values)
+            return
+        reader.end(name)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = parts.append
+    parser.StartDoctypeDeclHandler = reader.doctype
+    parser.EntityDeclHandler = reader.entity
+
+
+class _GpxReader:
+    """The state outside points: root, tracks and their metadata, collected points."""
+
+    def __init__(self, source: str, timezone: str) -> None:
         self.source = source
         self.timezone = timezone
         self.root_seen = False
@@ -221,24 +267,10 @@ class _GpxReader:
         self.track: _Track | None = None
         self.track_field: str | None = None
         self.parts: list[str] = []
-        self.mark = 0
-        self.slots = _Slots()
-        self.slot = _NOT_READ
-        self.values: list[str | None] = [None] * N_VALUES
-        self.in_point = False
-        self.point_name = ""
-        self.point_lat: str | None = None
-        self.point_lon: str | None = None
         self.seq = 0
         self.points = PointColumns(timezone)
         self.waypoints: list[Row] = []
-        parser.StartElementHandler = self.start
-        parser.EndElementHandler = self.end
-        parser.CharacterDataHandler = self.parts.append
-        parser.StartDoctypeDeclHandler = self.doctype
-        parser.EntityDeclHandler = self.entity
 
-    # --- expat handlers outside points ----------------------------------------------
     def doctype(self, name: str, *_: object) -> None:
         raise FormatError(f"the file has a DOCTYPE declaration ({name!r}); entity "
                           "declarations are refused to rule out entity-expansion attacks",
@@ -248,13 +280,8 @@ class _GpxReader:
         raise FormatError(f"the file declares an XML entity ({name!r})", where=self.source,
                           fix="remove the entity declarations")
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if self.in_point:
-            slot = self.slots[name]
-            if slot != _NOT_READ:
-                self.slot = slot
-                self.mark = len(self.parts)
-            return
+    def start(self, name: str, attrs: dict[str, str]) -> bool:
+        """An element starts outside any point; True when it begins a point."""
         self.depth += 1
         depth = self.depth
         local = name.rpartition(":")[2]
@@ -273,24 +300,17 @@ class _GpxReader:
                 number = 1 + sum(1 for t in self.tracks if t.kind == kind)
                 self.track = _Track(kind, number)
                 self.tracks.append(self.track)
-            elif local == "wpt":
-                self._begin_point(name, attrs)
+            return local == "wpt"
         elif self.track is None:
-            return
+            return False
         elif (depth == 4 and local == "trkpt") or (depth == 3 and local == "rtept"):
-            self._begin_point(name, attrs)
+            return True
         elif depth == 3 and local in _TRACK_FIELDS:
             self.track_field = local
+        return False
 
     def end(self, name: str) -> None:
-        if self.in_point:
-            slot = self.slot
-            if slot != _NOT_READ:
-                self.values[slot] = "".join(self.parts[self.mark:])
-                self.slot = _NOT_READ
-            elif name == self.point_name:
-                self._end_point()
-            return
+        """An element ends outside any point."""
         self.depth -= 1
         if self.track_field is not None:
             track = self.track
@@ -302,25 +322,16 @@ class _GpxReader:
             self.track = None
         self.parts.clear()
 
-    # --- points ---------------------------------------------------------------------
-    def _begin_point(self, name: str, attrs: dict[str, str]) -> None:
-        self.in_point = True
-        self.point_name = name
-        self.point_lat = attrs.get("lat")
-        self.point_lon = attrs.get("lon")
-        self.values = [None] * N_VALUES
-
-    def _end_point(self) -> None:
-        self.in_point = False
+    def end_point(self, lat: str | None, lon: str | None, values: list[str | None]) -> None:
+        """A point ends: its text goes to the track points or the waypoints."""
         self.parts.clear()
         self.seq += 1
         if self.depth == 2:
-            self.waypoints.append((self.seq, -1, len(self.waypoints) + 1, self.point_lat,
-                                   self.point_lon, *self.values))
+            self.waypoints.append((self.seq, -1, len(self.waypoints) + 1, lat, lon, *values))
         elif self.track is not None:
             self.track.n_points += 1
-            self.points.add((self.seq, len(self.tracks) - 1, self.track.n_points,
-                             self.point_lat, self.point_lon, *self.values))
+            self.points.add((self.seq, len(self.tracks) - 1, self.track.n_points, lat, lon,
+                             *values))
         self.depth -= 1
 
     # --- result ---------------------------------------------------------------------
