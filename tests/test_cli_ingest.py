@@ -98,3 +98,40 @@ def test_database_url_from_environment(tmp_path: Path, files: dict[str, Path]) -
                           capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "env.sqlite").is_file()
+
+
+def test_every_format_through_the_cli(tmp_path: Path, fixtures_dir: Path) -> None:
+    """CSV, GPX (OSMTracker, GPSLogger), GeoJSON and TransitWand captures made from the
+    published message definition, in one `transit ingest`, recognised by content."""
+    files = [fixtures_dir / "csv" / "abidjan_style.csv",
+             fixtures_dir / "gpx" / "osmtracker_1_1.gpx",
+             fixtures_dir / "gpx" / "gpslogger_1_0.gpx",
+             fixtures_dir / "geojson" / "linestring_coordtimes.geojson",
+             fixtures_dir / "transitwand" / "upload_two_routes.pb",
+             fixtures_dir / "transitwand" / "route_10001.pb"]
+    renamed = tmp_path / "capture.dat"  # no telling extension: content decides
+    renamed.write_bytes(files[4].read_bytes())
+    files[4] = renamed
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    done = run("ingest", *map(str, files), "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    formats = [line.split("[", 1)[1].split("]", 1)[0] for line in done.stdout.splitlines()]
+    assert formats == ["csv", "gpx", "gpx", "geojson", "transitwand", "transitwand"]
+
+
+@pytest.mark.slow
+def test_all_abidjan_files_load_as_they_are(tmp_path: Path, shared_data: Path) -> None:
+    folder = shared_data / "abidjan-gps-traces"
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    done = run("ingest", *(str(folder / f) for f in (
+        "trackpoints.zip", "waypoints.csv", "traces.csv", "sample_trackpoints.csv",
+        "sample_waypoints.csv")), "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("trackpoints.zip: stored as upload 1 [csv]: 762 traces")
+    accepted = int(lines[0].split("traces, ")[1].split(" fixes")[0].replace(",", ""))
+    rejected = int(lines[0].split("accepted, ")[1].split(" rejected")[0].replace(",", ""))
+    assert accepted + rejected == 2_501_335
+    assert accepted > 2_300_000
+    assert "22,973 field stops" in lines[1] or "field stops" in lines[1]
+    assert lines[2].startswith("traces.csv: stored as upload 3 [csv]: 762 traces")
