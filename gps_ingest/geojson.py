@@ -48,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gps_ingest._assemble import (
     HDOP_TO_ACCURACY_M,
@@ -57,7 +58,7 @@ from gps_ingest._assemble import (
     source_key,
     unique_keys,
 )
-from gps_ingest._geojson_rows import FixRows, lon_lat, lookup, lower_keys
+from gps_ingest._geojson_rows import FixRows, lon_lat, lookup, lower_keys, order_key, where_text
 from gps_ingest.timeparse import parse_instants
 from transit.errors import FormatError
 from transit.traces import Reason, RowRejection, TraceMeta, TraceSet
@@ -202,8 +203,10 @@ class _Builder:
             self.groups[group] = index
         return index
 
-    def reject(self, seq: int, where: str, reason: Reason, detail: str) -> None:
-        self.rejections.append((seq, RowRejection(where=where, reason=reason, detail=detail)))
+    def reject(self, feature: int, reason: Reason, detail: str) -> None:
+        """Reject a whole feature."""
+        self.rejections.append((order_key(feature), RowRejection(
+            where=where_text(feature), reason=reason, detail=detail)))
 
 
 def _read_document(doc: object, source: str, timezone: str) -> TraceSet:
@@ -261,7 +264,6 @@ def _text(value: object) -> str | None:
 
 
 def _read_feature(b: _Builder, i: int, feature: object) -> None:
-    seq = i * 1_000_000_000  # orders rejections: feature first, then vertex
     if not isinstance(feature, dict):
         b.skipped += 1
         return
@@ -275,7 +277,7 @@ def _read_feature(b: _Builder, i: int, feature: object) -> None:
     coords = geometry.get("coordinates")
     group = _text(lookup(props, TRACE_KEYS))
     if kind == "Point":
-        _read_point(b, i, seq, coords, props, group)
+        _read_point(b, i, coords, props, group)
         return
     if kind in ("LineString", "MultiPoint", "MultiLineString"):
         parts = _parts(kind, coords)
@@ -285,7 +287,7 @@ def _read_feature(b: _Builder, i: int, feature: object) -> None:
             return
         label = (group or _text(lookup(props, NAME_KEYS)) or _text(feature.get("id"))
                  or f"feature-{i}")
-        _read_line(b, i, seq, parts, times, props, group, label)
+        _read_line(b, i, parts, times, props, group, label)
         return
     b.skipped += 1
 
@@ -322,28 +324,27 @@ def _is_stop(props: Mapping[str, object], has_time: bool, lines_have_times: bool
     return not has_time or (lines_have_times and lookup(props, TRACE_KEYS) is None)
 
 
-def _read_point(b: _Builder, i: int, seq: int, coords: object, props: dict[str, object],
+def _read_point(b: _Builder, i: int, coords: object, props: dict[str, object],
                 group: str | None) -> None:
     time = lookup(props, TIME_KEYS)
-    where = f"features[{i}]"
     if _is_stop(props, time is not None, b.lines_have_times):
         lon, lat, reason = lon_lat(coords)
         if reason != Reason.OK:
-            b.reject(seq, where, reason, f"coordinates {coords!r}")
+            b.reject(i, reason, f"coordinates {coords!r}")
             return
         stop = PendingStop(lat=lat, lon=lon, time_ms=None,
                            name=_text(lookup(props, NAME_KEYS)),
                            boardings=_count(lookup(props, ("boardings", "boarding"))),
                            alightings=_count(lookup(props, ("alightings", "alighting"))))
-        b.stops.append((seq, stop, group))
+        b.stops.append((i, stop, group))
         b.stop_times.append(time)
         return
     if time is None:
-        b.reject(seq, where, Reason.MISSING_VALUE, "no time property")
+        b.reject(i, Reason.MISSING_VALUE, "no time property")
         return
     trace = b.trace_for(group if group is not None else "", group or source_key(b.source),
                         props)
-    b.rows.add(seq, where, trace, coords, time, _point_extras(props, coords))
+    b.rows.add(i, -1, trace, coords, time, _point_extras(props, coords))
 
 
 def _count(value: object) -> int | None:
@@ -369,28 +370,29 @@ def _point_extras(props: Mapping[str, object], coords: object) -> tuple[float, f
     return accuracy_m, speed_mps, altitude_m
 
 
-def _read_line(b: _Builder, i: int, seq: int, parts: list[list[object]], times: object,
+def _read_line(b: _Builder, i: int, parts: list[list[object]], times: object,
                props: dict[str, object], group: str | None, label: str) -> None:
     vertices = [v for part in parts for v in part]
     flat_times = _flatten_times(times, parts)
-    where = f"features[{i}]"
     if flat_times is None:
         n = len(times) if isinstance(times, list) else 1
-        b.reject(seq, where, Reason.MISSING_VALUE,
+        b.reject(i, Reason.MISSING_VALUE,
                  f"{n} per-vertex times for {len(vertices)} vertices")
         return
     trace = b.trace_for(group, label, props)
-    per_vertex = {
-        name: _per_vertex(props, keys, len(vertices))
-        for name, keys in (("accuracy", ("accuracy_m", "accuracy", "accuracies")),
-                           ("speed", ("speed_mps", "speed", "speeds")),
-                           ("ele", ("ele", "altitude", "altitude_m", "elevation")))
+    n = len(vertices)
+    extras = {
+        "accuracy_m": _per_vertex(props, ("accuracy_m", "accuracy", "accuracies"), n),
+        "speed_mps": _per_vertex(props, ("speed_mps", "speed", "speeds"), n),
+        "altitude_m": _per_vertex(props, ("ele", "altitude", "altitude_m", "elevation"), n),
     }
+    if b.rows.add_line(i, trace, vertices, flat_times, extras):
+        return
     for j, (vertex, time) in enumerate(zip(vertices, flat_times, strict=True)):
         ele = optional_number(vertex[2]) if isinstance(vertex, list) and len(vertex) > 2 \
-            else per_vertex["ele"][j]
-        extras = (per_vertex["accuracy"][j], per_vertex["speed"][j], ele)
-        b.rows.add(seq + 1 + j, f"{where} vertex {j}", trace, vertex, time, extras)
+            else float(extras["altitude_m"][j])
+        row_extras = (float(extras["accuracy_m"][j]), float(extras["speed_mps"][j]), ele)
+        b.rows.add(i, j, trace, vertex, time, row_extras)
 
 
 def _flatten_times(times: object, parts: list[list[object]]) -> list[object] | None:
@@ -405,12 +407,13 @@ def _flatten_times(times: object, parts: list[list[object]]) -> list[object] | N
     return None
 
 
-def _per_vertex(props: Mapping[str, object], keys: Sequence[str], n: int) -> list[float]:
+def _per_vertex(props: Mapping[str, object], keys: Sequence[str],
+                n: int) -> NDArray[np.float64]:
     for key in keys:
         values = props.get(key)
         if isinstance(values, list) and len(values) == n:
-            return [optional_number(v) for v in values]
-    return [np.nan] * n
+            return np.array([optional_number(v) for v in values], dtype=np.float64)
+    return np.full(n, np.nan)
 
 
 def _stops(b: _Builder, timezone: str,
@@ -418,10 +421,10 @@ def _stops(b: _Builder, timezone: str,
     """Parse stop times; a present but unparsable time rejects the stop."""
     time_ms, ok = parse_instants(b.stop_times, timezone=timezone)
     out: list[PendingStop] = []
-    for (seq, stop, group), time, t, good in zip(b.stops, b.stop_times, time_ms.tolist(),
+    for (i, stop, group), time, t, good in zip(b.stops, b.stop_times, time_ms.tolist(),
                                                  ok.tolist(), strict=True):
         if time is not None and not good:
-            rejections.append((seq, RowRejection(where=f"features[{seq // 1_000_000_000}]",
+            rejections.append((order_key(i), RowRejection(where=where_text(i),
                                                  reason=Reason.BAD_TIME,
                                                  detail=f"time {time!r}")))
             continue
