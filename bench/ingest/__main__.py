@@ -4,6 +4,10 @@ of the same file measured in the same run (the floor).
 
 Run: ``.venv/bin/python -m bench.ingest [--data ../shared/data] [--repeat 1]``
 
+``--big GB`` instead writes a synthetic CSV of that size (traces of 100,000 fixes at 1 Hz)
+to a temporary folder and ingests it, to show that a multi-GB upload streams: peak memory
+stays far below the file size.
+
 Each measurement runs in a fresh subprocess so its peak memory (max RSS) is its own.
 Targets (issue 2): under 15 s and under 2 GB peak memory on the 2-core machine.
 """
@@ -57,11 +61,45 @@ def _run(code: str, *args: str) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _write_big(path: Path, gigabytes: float) -> int:
+    """A CSV of about ``gigabytes`` GB; returns its number of rows."""
+    n = 100_000
+    t0 = 1_572_971_489
+    rows = [b"TRACE_,%d,%.6f,%.6f,%.1f\n" % (t0 + i, 5.3 + 1e-4 * (i % 5000),
+                                            -4.0 + 1e-4 * (i // 5000), 5.0 + i % 7)
+            for i in range(n)]
+    template = b"".join(rows)
+    total, count = 0, 0
+    with path.open("wb") as fh:
+        fh.write(b"trace_id,time,lat,lon,accuracy_m\n")
+        while total < gigabytes * 1e9:
+            fh.write(template.replace(b"TRACE_", b"t%05d" % count))
+            total += len(template)
+            count += 1
+    return count * n
+
+
+def big(gigabytes: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "big.csv"
+        rows = _write_big(source, gigabytes)
+        size_mb = source.stat().st_size / 2**20
+        ours = _run(_OURS, str(source), str(Path(tmp) / "big.sqlite"))
+    print(f"synthetic {size_mb:,.0f} MB CSV, {rows:,} rows: ingested in "
+          f"{float(ours['seconds']):.1f} s ({rows / float(ours['seconds']):,.0f} points/s), "  # type: ignore[arg-type]
+          f"peak memory {float(ours['peak_mb']):,.0f} MB, status {ours['status']}")  # type: ignore[arg-type]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--big", type=float, default=None, metavar="GB",
+                        help="ingest a synthetic CSV of this many GB instead")
     args = parser.parse_args()
+    if args.big:
+        big(args.big)
+        return
     source = args.data / "abidjan-gps-traces" / "trackpoints.zip"
     if not source.is_file():
         sys.exit(f"bench.ingest: {source} not found (needs ../shared/data)")
