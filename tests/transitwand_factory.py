@@ -148,6 +148,15 @@ def straight_route(
     return CaptureRoute(start_ms=start_ms, points=points, stops=stops, name=name)
 
 
+# Files of other formats, for tests that must refuse them.
+TEXT_CSV = b"trace_id,time_utc,lat,lon\n83,2019-11-05T16:31:29Z,5.260917,-3.963747\n"
+GPX = (b'<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1"><trk><trkseg>'
+       b'<trkpt lat="5.26" lon="-3.96"><time>2019-11-05T16:31:29Z</time></trkpt>'
+       b"</trkseg></trk></gpx>\n")
+GEOJSON = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+           b'{"type": "Point", "coordinates": [-3.96, 5.26]}, "properties": {}}]}')
+
+
 def fixture_captures() -> dict[str, bytes]:
     """The committed fixture files, by name."""
     two = [
