@@ -1,0 +1,399 @@
+"""Accessibility per origin: opportunities within thresholds and the nearest of each kind.
+
+For every origin the router gives door-to-door travel times to every stop for each sample
+(a departure minute of the window under one Monte Carlo draw of headway offsets, see
+:mod:`transit.one_to_all`). From those this module computes, per category of opportunity
+(clinics, schools...), with ``p`` the chosen percentile over the samples (default the
+median):
+
+* **cumulative opportunities within T**: how many opportunities have a ``p``-th
+  percentile travel time of at most ``T`` minutes (the cumulative-opportunity measure of
+  Conveyal R5: percentile per destination, then count);
+* **nearest opportunity time**: the ``p``-th percentile over samples of the time to the
+  closest opportunity of the category in that sample;
+* **reaches one within T**: whether that nearest time is at most ``T``;
+* the **walk-only** equivalents, from walking the whole way (same walking rule as the
+  router: straight line x detour factor at walking speed), which do not vary by sample.
+
+Walking the whole way is always a candidate, so every time is finite. Travel times to an
+opportunity are the best of (stop time + walk from the stop) over the stops within the
+walking limit of it, exactly as :func:`transit.one_to_all.travel_times_to_points` and
+:func:`transit.journeys.plan_journey` compute them; the reductions run in a compiled loop
+that visits opportunities by a lower bound on their time and stops when no remaining one
+can change an answer.
+
+References
+----------
+M. Conway, A. Byrd, M. van der Linden, Transportation Research Record 2653, 2017
+(percentiles of travel time over a departure window and Monte Carlo draws).
+K. T. Geurs and B. van Wee, "Accessibility evaluation of land-use and transport
+strategies: review and research directions", Journal of Transport Geography 12, 2004
+(cumulative-opportunity measures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from transit.errors import InputError
+from transit.one_to_all import (
+    PointEgress,
+    access_for_point,
+    build_point_egress,
+    departure_times,
+    travel_times_to_stops,
+)
+from transit.raptor import RaptorState
+from transit.timetable import DAY_S, UNREACHED, Timetable
+from transit.walk import haversine_m, walk_s_for_m
+
+__all__ = [
+    "AccessSpec",
+    "Destinations",
+    "OriginMeasures",
+    "build_destinations",
+    "measure_origins",
+    "percentile_rank",
+]
+
+
+@dataclass(frozen=True)
+class AccessSpec:
+    """What to measure: departure window, draws, thresholds and the percentile.
+
+    Parameters
+    ----------
+    depart_s
+        First departure, clock seconds since service-day midnight.
+    window_s
+        Departures every minute over this duration (s); 0 is a single departure.
+    draws, seed
+        Monte Carlo draws of headway offsets and their seed (shared by every origin).
+    thresholds_s
+        Travel-time thresholds (durations, s), positive and increasing.
+    percentile
+        Percentile of the travel-time samples to report (1-100; 50 is the median).
+    """
+
+    depart_s: int
+    window_s: int = 3600
+    draws: int = 5
+    seed: int = 0
+    thresholds_s: tuple[int, ...] = (1800, 2700, 3600)
+    percentile: int = 50
+
+    def __post_init__(self) -> None:
+        t = self.thresholds_s
+        if not t or any(v <= 0 for v in t):
+            raise InputError(f"thresholds {[v / 60 for v in t]} min must be positive",
+                             where="--minutes", fix="give minutes above zero, e.g. 30,45,60")
+        if list(t) != sorted(set(t)):
+            raise InputError(f"thresholds {[v / 60 for v in t]} min repeat or are unsorted",
+                             where="--minutes", fix="give increasing minutes, e.g. 30,45,60")
+        if not 1 <= self.percentile <= 100:
+            raise InputError(f"percentile {self.percentile}", where="--percentile",
+                             fix="give a whole number from 1 to 100")
+        if not 0 <= self.window_s <= DAY_S:
+            raise InputError(f"a window of {self.window_s / 60:g} min", where="--window",
+                             fix="give a window from 0 to 1,440 minutes (one service day)")
+        if self.draws < 1:
+            raise InputError(f"{self.draws} draws", where="--draws", fix="give 1 or more")
+
+    @property
+    def n_departures(self) -> int:
+        """Departure minutes per draw."""
+        return int(departure_times(self.depart_s, self.window_s).size)
+
+
+@dataclass(frozen=True)
+class Destinations:
+    """Opportunities at distinct locations, by category, with their egress walks.
+
+    ``egress`` holds the walks from stops to each *location*; ``loc_cat_ptr``/``loc_cat``/
+    ``loc_count`` list, per location, the categories present there and how many
+    opportunities of each (several facilities can share one address).
+    """
+
+    categories: tuple[str, ...]
+    egress: PointEgress
+    loc_cat_ptr: NDArray[np.int32]
+    loc_cat: NDArray[np.int32]
+    loc_count: NDArray[np.int32]
+    totals: NDArray[np.int64]
+
+    @property
+    def n_locations(self) -> int:
+        """Number of distinct opportunity locations."""
+        return int(self.egress.lat.shape[0])
+
+
+def build_destinations(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.float64],
+                       members: Mapping[str, NDArray[np.intp]]) -> Destinations:
+    """Group opportunity points by location and category and build their egress walks once.
+
+    Parameters
+    ----------
+    tt
+        Timetable (its stops and walking rule).
+    lat, lon
+        Opportunity points, WGS84 degrees.
+    members
+        Category name -> indices of its points (a point may belong to several categories).
+    """
+    if not members:
+        raise InputError("no opportunity categories", fix="give at least one opportunity file")
+    lat = np.asarray(lat, np.float64)
+    lon = np.asarray(lon, np.float64)
+    keys = np.round(np.column_stack([lat, lon]), 7)
+    uniq, loc_of = np.unique(keys, axis=0, return_inverse=True)
+    loc_of = loc_of.reshape(-1)
+    pairs: dict[tuple[int, int], int] = {}
+    totals = []
+    for c, idx in enumerate(members.values()):
+        idx = np.asarray(idx, np.intp)
+        totals.append(idx.size)
+        for loc in loc_of[idx]:
+            pairs[(int(loc), c)] = pairs.get((int(loc), c), 0) + 1
+    ordered = sorted(pairs.items())
+    loc_arr = np.asarray([k[0] for k, _ in ordered], np.int64)
+    ptr = np.zeros(uniq.shape[0] + 1, np.int64)
+    np.add.at(ptr, loc_arr + 1, 1)
+    egress = build_point_egress(tt, np.asarray(uniq[:, 0], np.float64),
+                                np.asarray(uniq[:, 1], np.float64))
+    return Destinations(tuple(members), egress, np.cumsum(ptr).astype(np.int32),
+                        np.asarray([k[1] for k, _ in ordered], np.int32),
+                        np.asarray([v for _, v in ordered], np.int32),
+                        np.asarray(totals, np.int64))
+
+
+def percentile_rank(n_samples: int, percentile: int) -> int:
+    """0-based index in sorted samples of the ``percentile`` by the inverted CDF.
+
+    The smallest value whose empirical CDF reaches ``percentile / 100``, as
+    ``numpy.percentile(..., method="inverted_cdf")`` and :func:`transit.journeys.percentiles_s`.
+    """
+    return max(0, -(-n_samples * percentile // 100) - 1)
+
+
+@dataclass(frozen=True)
+class OriginMeasures:
+    """Measures per origin; shapes ``(n_origins, n_categories[, n_thresholds])``.
+
+    ``opportunities`` and ``walk_opportunities`` are counts; ``nearest_s`` and
+    ``walk_nearest_s`` durations in seconds (the percentile over samples for transit).
+    ``has_access`` is False for origins with no stop within the walking limit (transit
+    then equals walking).
+    """
+
+    opportunities: NDArray[np.int32]
+    nearest_s: NDArray[np.int32]
+    walk_opportunities: NDArray[np.int32]
+    walk_nearest_s: NDArray[np.int32]
+    has_access: NDArray[np.bool_]
+
+    @classmethod
+    def concat(cls, parts: Sequence[OriginMeasures]) -> OriginMeasures:
+        """Stack the measures of consecutive blocks of origins."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("opportunities", "nearest_s", "walk_opportunities",
+                               "walk_nearest_s", "has_access")))
+
+
+def measure_origins(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.float64],
+                    dest: Destinations, spec: AccessSpec, offsets_s: NDArray[np.int32], *,
+                    threads: int = 1,
+                    on_progress: Callable[[int], None] | None = None) -> OriginMeasures:
+    """Accessibility measures of each origin (see the module docstring for definitions).
+
+    Parameters
+    ----------
+    tt
+        Timetable of the service day.
+    lat, lon
+        Origins, WGS84 degrees.
+    dest
+        Opportunities (:func:`build_destinations`).
+    spec
+        Window, thresholds and percentile.
+    offsets_s
+        ``(draws, n_freq_entries)`` headway offsets shared by all origins
+        (:func:`transit.one_to_all.draw_offsets`), so that any split of the origins into
+        blocks gives the same numbers.
+    threads
+        Worker threads (the compiled loops release the GIL).
+    on_progress
+        Called with the number of origins just finished.
+    """
+    lat = np.asarray(lat, np.float64)
+    lon = np.asarray(lon, np.float64)
+    n = lat.size
+    blocks = [np.arange(a, min(a + 32, n)) for a in range(0, n, 32)]
+    if threads <= 1 or len(blocks) <= 1:
+        state = RaptorState(tt)
+        parts = []
+        for block in blocks:
+            parts.append(_measure_block(tt, state, lat[block], lon[block], dest, spec,
+                                        offsets_s))
+            if on_progress is not None:
+                on_progress(block.size)
+    else:
+        states = [RaptorState(tt) for _ in range(threads)]
+        groups = [blocks[i::threads] for i in range(threads)]
+
+        def run(g: int) -> list[tuple[int, OriginMeasures]]:
+            out = []
+            for block in groups[g]:
+                out.append((int(block[0]), _measure_block(tt, states[g], lat[block],
+                                                          lon[block], dest, spec, offsets_s)))
+                if on_progress is not None:
+                    on_progress(block.size)
+            return out
+
+        with ThreadPoolExecutor(threads) as pool:
+            done = [item for result in pool.map(run, range(threads)) for item in result]
+        parts = [m for _, m in sorted(done, key=lambda item: item[0])]
+    if not parts:
+        return _empty(len(dest.categories), len(spec.thresholds_s))
+    return OriginMeasures.concat(parts)
+
+
+def _empty(c: int, k: int) -> OriginMeasures:
+    return OriginMeasures(np.zeros((0, c, k), np.int32), np.zeros((0, c), np.int32),
+                          np.zeros((0, c, k), np.int32), np.zeros((0, c), np.int32),
+                          np.zeros(0, np.bool_))
+
+
+def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
+                   lon: NDArray[np.float64], dest: Destinations, spec: AccessSpec,
+                   offsets_s: NDArray[np.int32]) -> OriginMeasures:
+    c, k = len(dest.categories), len(spec.thresholds_s)
+    n_samples = int(offsets_s.shape[0]) * spec.n_departures
+    rank = percentile_rank(n_samples, spec.percentile)
+    thresholds = np.asarray(spec.thresholds_s, np.int32)
+    opp = np.zeros((lat.size, c, k), np.int32)
+    near = np.zeros((lat.size, c), np.int32)
+    wopp = np.zeros((lat.size, c, k), np.int32)
+    wnear = np.zeros((lat.size, c), np.int32)
+    has = np.zeros(lat.size, np.bool_)
+    times = np.empty(n_samples, np.int32)
+    near_buf = np.empty((c, n_samples), np.int32)
+    no_stops = np.full((tt.n_stops, n_samples), UNREACHED, np.int32)
+    eg = dest.egress
+    for i in range(lat.size):
+        direct = walk_s_for_m(haversine_m(eg.lat, eg.lon, lat[i], lon[i]), tt.walk)
+        direct = np.asarray(direct, np.int32)
+        has[i] = access_for_point(tt, float(lat[i]), float(lon[i]))[0].size > 0
+        if has[i]:
+            stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
+                                            spec.depart_s, spec.window_s, offsets_s=offsets_s)
+            by_stop = np.ascontiguousarray(stop_tt.T)
+        else:
+            by_stop = no_stops
+        _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
+                       dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
+                       opp[i], near[i], wopp[i], wnear[i])
+    return OriginMeasures(opp, near, wopp, wnear, has)
+
+
+@njit(cache=True, nogil=True)
+def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  # type: ignore[no-untyped-def]
+                   loc_count, thresholds, rank, times, near, opp, nearest, wopp, wnearest):
+    """Per-origin reductions over samples (see the module docstring).
+
+    ``by_stop`` is ``(n_stops, n_samples)`` durations (s) from the origin, UNREACHED where
+    a stop is not reached. Locations are visited by increasing lower bound (fastest sample
+    of any stop + walk, or the direct walk); a category is finished once that bound exceeds
+    both the largest threshold and its slowest per-sample nearest time.
+    """
+    inf = 2147483647
+    n_stops, n_samples = by_stop.shape
+    n_loc = ptr.shape[0] - 1
+    n_cat, n_thr = opp.shape
+    t_max = thresholds[n_thr - 1]
+    fastest = np.empty(n_stops, np.int64)
+    for s in range(n_stops):
+        m = inf
+        for r in range(n_samples):
+            if by_stop[s, r] < m:
+                m = by_stop[s, r]
+        fastest[s] = m
+    bound = np.empty(n_loc, np.int64)
+    for j in range(n_loc):
+        b = np.int64(direct[j])
+        for q in range(ptr[j], ptr[j + 1]):
+            f = fastest[stops[q]]
+            if f != inf and f + walk_s[q] < b:
+                b = f + walk_s[q]
+        bound[j] = b
+    # Walking only.
+    for c in range(n_cat):
+        wnearest[c] = inf
+        for t in range(n_thr):
+            wopp[c, t] = 0
+            opp[c, t] = 0
+    for j in range(n_loc):
+        for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
+            c = loc_cat[q]
+            if direct[j] < wnearest[c]:
+                wnearest[c] = direct[j]
+            for t in range(n_thr):
+                if direct[j] <= thresholds[t]:
+                    wopp[c, t] += loc_count[q]
+    # Transit (with walking as a candidate).
+    near[:, :] = inf
+    slowest = np.full(n_cat, inf, np.int64)
+    done = np.zeros(n_cat, np.bool_)
+    n_done = 0
+    cnt = np.zeros(n_thr, np.int64)
+    for j in np.argsort(bound, kind="mergesort"):
+        if bound[j] > t_max:
+            for c in range(n_cat):
+                if not done[c] and bound[j] >= slowest[c]:
+                    done[c] = True
+                    n_done += 1
+            if n_done == n_cat:
+                break
+        useful = False
+        for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
+            if not done[loc_cat[q]]:
+                useful = True
+        if not useful:
+            continue
+        times[:] = direct[j]
+        for q in range(ptr[j], ptr[j + 1]):
+            s = stops[q]
+            w = walk_s[q]
+            if fastest[s] == inf:
+                continue
+            for r in range(n_samples):
+                v = by_stop[s, r]
+                if v != inf and v + w < times[r]:
+                    times[r] = v + w
+        cnt[:] = 0
+        for r in range(n_samples):
+            for t in range(n_thr):
+                if times[r] <= thresholds[t]:
+                    cnt[t] += 1
+        for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
+            c = loc_cat[q]
+            if done[c]:
+                continue
+            worst = 0
+            for r in range(n_samples):
+                if times[r] < near[c, r]:
+                    near[c, r] = times[r]
+                if near[c, r] > worst:
+                    worst = near[c, r]
+            slowest[c] = worst
+            for t in range(n_thr):
+                if cnt[t] >= rank + 1:
+                    opp[c, t] += loc_count[q]
+    for c in range(n_cat):
+        row = np.sort(near[c])
+        nearest[c] = row[rank]

@@ -1,0 +1,156 @@
+"""Origins for accessibility: population-weighted sample points inside each district.
+
+A district is covered by the cells of one regular square grid, laid out in a local metric
+plane (azimuthal equidistant, :class:`transit.geo.LocalProjection`) centred on the study
+area, so neighbouring districts share one lattice. Each cell that overlaps a district gives
+one origin: the centre of the cell when it lies inside the district, else a point inside
+the overlap. The district's population is spread by area: an origin carries
+``population * overlap_area / district_area`` residents, so the origins of a district add
+up to its population exactly and a large ward is not reduced to one centroid.
+
+This is the usual "grid of origins" of accessibility studies (Conveyal R5 uses a web
+Mercator pixel grid; Pereira et al. 2019 use H3 hexagons); area weighting is the areal
+interpolation of Goodchild & Lam (1980) without ancillary data.
+
+References
+----------
+M. F. Goodchild and N. S.-N. Lam, "Areal interpolation: a variant of the traditional
+spatial problem", Geo-Processing 1, 1980.
+R. H. M. Pereira et al., "Future accessibility impacts of transport policy scenarios",
+Journal of Transport Geography 74, 2019.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from transit.errors import InputError
+from transit.geo import LocalProjection
+
+__all__ = ["DEFAULT_SPACING_M", "Origins", "build_origins", "project_geometry"]
+
+#: Default distance between neighbouring origins, metres.
+DEFAULT_SPACING_M = 250.0
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Sample points of every district (read-only arrays, one entry per origin).
+
+    ``lat``/``lon`` are WGS84 degrees; ``population`` residents (float: area shares);
+    ``district`` the index of the district each origin belongs to. Origins are ordered by
+    district, then by grid row (south to north) and column (west to east).
+    """
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    population: NDArray[np.float64]
+    district: NDArray[np.int32]
+    spacing_m: float
+
+    def __post_init__(self) -> None:
+        for name in ("lat", "lon", "population", "district"):
+            array = np.ascontiguousarray(getattr(self, name))
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
+    @property
+    def size(self) -> int:
+        """Number of origins."""
+        return int(self.lat.shape[0])
+
+    def take(self, index: NDArray[np.intp]) -> Origins:
+        """The origins at ``index`` (same spacing)."""
+        return Origins(self.lat[index], self.lon[index], self.population[index],
+                       self.district[index], self.spacing_m)
+
+
+def project_geometry(geom: BaseGeometry, proj: LocalProjection) -> BaseGeometry:
+    """A WGS84 geometry (x = lon, y = lat) in the plane of ``proj`` (metres)."""
+    def forward(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = proj.forward(xy[:, 1], xy[:, 0])
+        return np.column_stack([x, y])
+    return shapely.transform(geom, forward)
+
+
+def build_origins(districts: Sequence[BaseGeometry], population: NDArray[np.float64],
+                  spacing_m: float = DEFAULT_SPACING_M) -> Origins:
+    """Grid origins inside each district, each carrying its share of the population.
+
+    Parameters
+    ----------
+    districts
+        Valid (multi)polygons in WGS84, x = longitude, y = latitude, degrees.
+    population
+        Residents of each district (>= 0).
+    spacing_m
+        Grid spacing, metres: the resolution of the analysis. Smaller is finer and slower
+        (the number of origins grows with ``1 / spacing_m**2``).
+
+    Returns
+    -------
+    Origins
+        Every district with a positive area gets at least one origin.
+
+    Raises
+    ------
+    InputError
+        When the spacing is not positive or the population is negative or not finite.
+    """
+    if not spacing_m > 0:
+        raise InputError(f"origin spacing of {spacing_m} m", fix="give a spacing above 0 m")
+    pop = np.asarray(population, np.float64)
+    if pop.shape != (len(districts),) or not np.all(np.isfinite(pop)) or np.any(pop < 0):
+        raise InputError("district populations must be finite and >= 0, one per district",
+                         fix="check the population field")
+    if not districts:
+        raise InputError("no districts", fix="give at least one district polygon")
+    lo_x, lo_y, hi_x, hi_y = np.asarray(shapely.total_bounds(np.asarray(districts)))
+    proj = LocalProjection(round((lo_y + hi_y) / 2, 6), round((lo_x + hi_x) / 2, 6))
+    lat_parts, lon_parts, pop_parts, dist_parts = [], [], [], []
+    for d, geom in enumerate(districts):
+        plane = project_geometry(geom, proj)
+        x, y, weight = _cells(plane, spacing_m)
+        total = float(weight.sum())
+        if total <= 0:
+            continue
+        lat, lon = proj.inverse(x, y)
+        lat_parts.append(lat)
+        lon_parts.append(lon)
+        pop_parts.append(pop[d] * weight / total)
+        dist_parts.append(np.full(x.size, d, np.int32))
+    if not lat_parts:
+        raise InputError("the districts have no area", fix="give polygons, not points or lines")
+    return Origins(np.concatenate(lat_parts), np.concatenate(lon_parts),
+                   np.concatenate(pop_parts), np.concatenate(dist_parts), float(spacing_m))
+
+
+def _cells(plane: BaseGeometry, spacing_m: float
+           ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Origins (x, y) and overlap areas (m2) of the grid cells meeting a projected polygon."""
+    min_x, min_y, max_x, max_y = plane.bounds
+    i0, i1 = int(np.floor(min_x / spacing_m)), int(np.ceil(max_x / spacing_m))
+    j0, j1 = int(np.floor(min_y / spacing_m)), int(np.ceil(max_y / spacing_m))
+    jj, ii = np.meshgrid(np.arange(j0, j1), np.arange(i0, i1), indexing="ij")
+    left = ii.ravel() * spacing_m
+    bottom = jj.ravel() * spacing_m
+    boxes = shapely.box(left, bottom, left + spacing_m, bottom + spacing_m)
+    shapely.prepare(plane)
+    hit = shapely.intersects(plane, boxes)
+    pieces = shapely.intersection(boxes[hit], plane)
+    area = shapely.area(pieces)
+    keep = area > 1e-6 * spacing_m * spacing_m   # drop slivers of float noise
+    pieces, area = pieces[keep], area[keep]
+    centre_x = left[hit][keep] + spacing_m / 2
+    centre_y = bottom[hit][keep] + spacing_m / 2
+    inside = shapely.contains_xy(plane, centre_x, centre_y)
+    rep = shapely.get_coordinates(shapely.point_on_surface(pieces))
+    x = np.where(inside, centre_x, rep[:, 0])
+    y = np.where(inside, centre_y, rep[:, 1])
+    return x, y, np.asarray(area, np.float64)
