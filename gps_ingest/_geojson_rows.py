@@ -7,7 +7,6 @@ order. A line whose vertices are all clean numbers is added in one numpy step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,27 +16,10 @@ from gps_ingest._assemble import coordinate
 from gps_ingest.timeparse import parse_instants
 from transit.traces import Positionfixes, Reason, RowRejection
 
-__all__ = ["FixRows", "lon_lat", "lookup", "lower_keys", "order_key", "where_text"]
+__all__ = ["FixRows", "lon_lat", "order_key", "where_text"]
 
 #: Order key of a feature: feature index times this, plus 1 + vertex index.
 _FEATURE_STRIDE = 1_000_000_000
-
-
-def lower_keys(props: Mapping[str, object]) -> dict[str, object]:
-    """Properties with lower-case keys (the first spelling wins on a clash)."""
-    out: dict[str, object] = {}
-    for key, value in props.items():
-        out.setdefault(str(key).lower(), value)
-    return out
-
-
-def lookup(props: Mapping[str, object], keys: Sequence[str]) -> object:
-    """The first of ``keys`` present with a non-null, non-empty value, else None."""
-    for key in keys:
-        value = props.get(key)
-        if value is not None and value != "":
-            return value
-    return None
 
 
 def lon_lat(coords: object) -> tuple[float, float, Reason]:
@@ -64,6 +46,8 @@ _COLUMNS = ("feature", "vertex", "trace", "lat", "lon", "accuracy_m", "speed_mps
 
 
 @dataclass(slots=True)
+
+
 class FixRows:
     """Fixes gathered feature by feature; :meth:`finish` parses all times in one call."""
 

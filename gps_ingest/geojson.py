@@ -44,39 +44,39 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
-import numpy as np
-from numpy.typing import NDArray
-
 from gps_ingest._assemble import (
-    HDOP_TO_ACCURACY_M,
     PendingStop,
     attach_stops,
     optional_number,
     source_key,
     unique_keys,
 )
-from gps_ingest._geojson_rows import FixRows, lon_lat, lookup, lower_keys, order_key, where_text
+from gps_ingest._geojson_props import (
+    DEVICE_KEYS,
+    LINE_TIME_KEYS,
+    NAME_KEYS,
+    ROUTE_KEYS,
+    TIME_KEYS,
+    TRACE_KEYS,
+    count_value,
+    is_stop,
+    is_timed_line,
+    lookup,
+    lower_keys,
+    per_vertex,
+    point_extras,
+    text_value,
+    vehicle_type,
+)
+from gps_ingest._geojson_rows import FixRows, lon_lat, order_key, where_text
 from gps_ingest.timeparse import parse_instants
 from transit.errors import FormatError
 from transit.traces import Reason, RowRejection, TraceMeta, TraceSet
 
 __all__ = ["read_geojson", "sniff_geojson"]
 
-TIME_KEYS = ("time", "timestamp", "datetime", "date_time", "time_utc", "timestamp_utc",
-             "utc_time", "gps_time", "recorded_at", "time_ms")
-TRACE_KEYS = ("trace_id", "track_id", "trip_id", "trace", "track", "trip", "session_id",
-              "ride_id", "run_id")
-DEVICE_KEYS = ("device_id", "imei", "unit_id", "device", "deviceid", "phone_id")
-NAME_KEYS = ("name", "title", "label")
-ROUTE_KEYS = ("route_name", "route", "line", "route_short_name", "desc")
-VEHICLE_KEYS = ("vehicle_type", "mode", "vehicle")
-LINE_TIME_KEYS = ("coordtimes", "times", "coord_times", "timestamps")
-STOP_FLAG_KEYS = ("stop", "is_stop", "marker")
-STOP_TYPE_KEYS = ("type", "kind", "category", "feature_type")
-STOP_TYPES = frozenset({"stop", "waypoint", "wpt", "marker", "field_stop"})
 _GEOMETRIES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                          "MultiPolygon", "GeometryCollection"})
 _FIX_HINT = ("upload GeoJSON Point features with a time property, or LineStrings with "
@@ -212,7 +212,7 @@ class _Builder:
 def _read_document(doc: object, source: str, timezone: str) -> TraceSet:
     b = _Builder(source, timezone)
     features = _features(doc, source)
-    b.lines_have_times = any(_is_timed_line(f) for f in features)
+    b.lines_have_times = any(is_timed_line(f) for f in features)
     for i, feature in enumerate(features):
         _read_feature(b, i, feature)
     fixes, bad = b.rows.finish()
@@ -239,28 +239,11 @@ def _metas(b: _Builder) -> list[TraceMeta]:
     keys = unique_keys(b.labels)
     return [
         TraceMeta(trace_key=key,
-                  device_id=_text(lookup(props, DEVICE_KEYS)),
-                  route_name=_text(lookup(props, ROUTE_KEYS)),
-                  vehicle_type=_vehicle_type(props))
+                  device_id=text_value(lookup(props, DEVICE_KEYS)),
+                  route_name=text_value(lookup(props, ROUTE_KEYS)),
+                  vehicle_type=vehicle_type(props))
         for key, props in zip(keys, b.props, strict=True)
     ]
-
-
-def _vehicle_type(props: Mapping[str, object]) -> str | None:
-    """``vehicle_type``/``mode``/``vehicle``, else a ``type`` that is not a stop marker
-    (togeojson writes GPX ``<type>`` there)."""
-    named = _text(lookup(props, VEHICLE_KEYS))
-    if named is not None:
-        return named
-    kind = _text(props.get("type"))
-    return kind if kind is not None and kind.lower() not in STOP_TYPES else None
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _read_feature(b: _Builder, i: int, feature: object) -> None:
@@ -275,7 +258,7 @@ def _read_feature(b: _Builder, i: int, feature: object) -> None:
         return
     kind = geometry.get("type")
     coords = geometry.get("coordinates")
-    group = _text(lookup(props, TRACE_KEYS))
+    group = text_value(lookup(props, TRACE_KEYS))
     if kind == "Point":
         _read_point(b, i, coords, props, group)
         return
@@ -285,7 +268,7 @@ def _read_feature(b: _Builder, i: int, feature: object) -> None:
         if parts is None or times is None:
             b.skipped += 1
             return
-        label = (group or _text(lookup(props, NAME_KEYS)) or _text(feature.get("id"))
+        label = (group or text_value(lookup(props, NAME_KEYS)) or text_value(feature.get("id"))
                  or f"feature-{i}")
         _read_line(b, i, parts, times, props, group, label)
         return
@@ -300,42 +283,18 @@ def _parts(kind: object, coords: object) -> list[list[object]] | None:
     return [coords]
 
 
-def _is_timed_line(feature: object) -> bool:
-    if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
-        return False
-    props = feature.get("properties")
-    return (feature["geometry"].get("type") in ("LineString", "MultiLineString", "MultiPoint")
-            and isinstance(props, dict)
-            and lookup(lower_keys(props), LINE_TIME_KEYS) is not None)
-
-
-def _is_stop(props: Mapping[str, object], has_time: bool, lines_have_times: bool) -> bool:
-    for key in STOP_FLAG_KEYS:
-        value = props.get(key)
-        if value is not None and value is not False and str(value).strip().lower() not in (
-                "", "0", "false", "no"):
-            return True
-    for key in STOP_TYPE_KEYS:
-        value = props.get(key)
-        if isinstance(value, str) and value.strip().lower() in STOP_TYPES:
-            return True
-    if _text(lookup(props, NAME_KEYS)) is None:
-        return False
-    return not has_time or (lines_have_times and lookup(props, TRACE_KEYS) is None)
-
-
 def _read_point(b: _Builder, i: int, coords: object, props: dict[str, object],
                 group: str | None) -> None:
     time = lookup(props, TIME_KEYS)
-    if _is_stop(props, time is not None, b.lines_have_times):
+    if is_stop(props, time is not None, b.lines_have_times):
         lon, lat, reason = lon_lat(coords)
         if reason != Reason.OK:
             b.reject(i, reason, f"coordinates {coords!r}")
             return
         stop = PendingStop(lat=lat, lon=lon, time_ms=None,
-                           name=_text(lookup(props, NAME_KEYS)),
-                           boardings=_count(lookup(props, ("boardings", "boarding"))),
-                           alightings=_count(lookup(props, ("alightings", "alighting"))))
+                           name=text_value(lookup(props, NAME_KEYS)),
+                           boardings=count_value(lookup(props, ("boardings", "boarding"))),
+                           alightings=count_value(lookup(props, ("alightings", "alighting"))))
         b.stops.append((i, stop, group))
         b.stop_times.append(time)
         return
@@ -344,30 +303,7 @@ def _read_point(b: _Builder, i: int, coords: object, props: dict[str, object],
         return
     trace = b.trace_for(group if group is not None else "", group or source_key(b.source),
                         props)
-    b.rows.add(i, -1, trace, coords, time, _point_extras(props, coords))
-
-
-def _count(value: object) -> int | None:
-    number = optional_number(value)
-    return int(number) if number == number and number >= 0 else None
-
-
-def _point_extras(props: Mapping[str, object], coords: object) -> tuple[float, float, float]:
-    """(accuracy_m, speed_mps, altitude_m) of a Point feature; NaN where absent."""
-    accuracy_m = optional_number(lookup(props, ("accuracy_m", "accuracy", "hacc",
-                                                "horizontal_accuracy")))
-    if accuracy_m != accuracy_m:
-        accuracy_m = optional_number(props.get("hdop")) * HDOP_TO_ACCURACY_M
-    speed_mps = optional_number(lookup(props, ("speed_mps", "speed", "speed_m_s")))
-    if speed_mps != speed_mps:
-        speed_mps = optional_number(lookup(props, ("speed_kmh", "speed_kph"))) / 3.6
-    altitude_m = np.nan
-    if isinstance(coords, list) and len(coords) >= 3:
-        altitude_m = optional_number(coords[2])
-    if altitude_m != altitude_m:
-        altitude_m = optional_number(lookup(props, ("altitude_m", "ele", "altitude",
-                                                    "elevation", "alt")))
-    return accuracy_m, speed_mps, altitude_m
+    b.rows.add(i, -1, trace, coords, time, point_extras(props, coords))
 
 
 def _read_line(b: _Builder, i: int, parts: list[list[object]], times: object,
@@ -382,9 +318,9 @@ def _read_line(b: _Builder, i: int, parts: list[list[object]], times: object,
     trace = b.trace_for(group, label, props)
     n = len(vertices)
     extras = {
-        "accuracy_m": _per_vertex(props, ("accuracy_m", "accuracy", "accuracies"), n),
-        "speed_mps": _per_vertex(props, ("speed_mps", "speed", "speeds"), n),
-        "altitude_m": _per_vertex(props, ("ele", "altitude", "altitude_m", "elevation"), n),
+        "accuracy_m": per_vertex(props, ("accuracy_m", "accuracy", "accuracies"), n),
+        "speed_mps": per_vertex(props, ("speed_mps", "speed", "speeds"), n),
+        "altitude_m": per_vertex(props, ("ele", "altitude", "altitude_m", "elevation"), n),
     }
     if b.rows.add_line(i, trace, vertices, flat_times, extras):
         return
@@ -405,15 +341,6 @@ def _flatten_times(times: object, parts: list[list[object]]) -> list[object] | N
                                         for t, p in zip(times, parts, strict=True)):
         return [t for sub in times for t in sub]
     return None
-
-
-def _per_vertex(props: Mapping[str, object], keys: Sequence[str],
-                n: int) -> NDArray[np.float64]:
-    for key in keys:
-        values = props.get(key)
-        if isinstance(values, list) and len(values) == n:
-            return np.array([optional_number(v) for v in values], dtype=np.float64)
-    return np.full(n, np.nan)
 
 
 def _stops(b: _Builder, timezone: str,
