@@ -1,0 +1,1 @@
+"""One router per resource; handlers call repository functions and pure functions only."""

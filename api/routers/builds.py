@@ -1,0 +1,52 @@
+"""Builds: ``POST /builds`` queues a build job (admin); ``GET /builds/{id}`` shows its
+status, progress, report and findings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from api.deps import AdminCaller, PlannerCaller, ServicesDep, check_zone
+from api.problems import PROBLEM_JSON
+from api.schemas import BuildOut, BuildRequest
+from api.store import builds as repo
+
+router = APIRouter(tags=["builds"])
+
+
+def _out(record: repo.BuildRecord) -> BuildOut:
+    return BuildOut(**{f: getattr(record, f) for f in BuildOut.model_fields})
+
+
+@router.post("/builds", response_model=BuildOut, status_code=202, responses={
+    401: {"content": {PROBLEM_JSON: {}}}, 403: {"content": {PROBLEM_JSON: {}}}})
+def start_build(services: ServicesDep, caller: AdminCaller,
+                request: Annotated[BuildRequest | None, Body()] = None) -> BuildOut:
+    """Queue a build of every stored upload; it runs in the background (poll
+    ``GET /builds/{id}``). A finished build publishes a new feed version; a failed one
+    leaves the published feed as it was."""
+    options: dict[str, Any] = (request or BuildRequest()).model_dump()
+    options["timezone"] = options["timezone"] or services.settings.timezone
+    check_zone(options["timezone"])
+    with services.engine.begin() as conn:
+        build_id = repo.create_build(conn, options, caller.prefix)
+        record = repo.get_build(conn, build_id)
+    if services.runner is not None:
+        services.runner.submit(build_id)
+    return _out(record)
+
+
+@router.get("/builds", response_model=list[BuildOut])
+def list_builds(services: ServicesDep, caller: PlannerCaller) -> list[BuildOut]:
+    """The 100 newest builds, newest first."""
+    with services.engine.connect() as conn:
+        return [_out(r) for r in repo.list_builds(conn)]
+
+
+@router.get("/builds/{build_id}", response_model=BuildOut,
+            responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such build"}})
+def get_build(build_id: int, services: ServicesDep, caller: PlannerCaller) -> BuildOut:
+    """A build's status, stage, progress (0..1), report and validation findings."""
+    with services.engine.connect() as conn:
+        return _out(repo.get_build(conn, build_id))

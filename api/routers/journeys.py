@@ -1,0 +1,95 @@
+"""Planners and apps: ``GET /journeys?from=lat,lon&to=lat,lon&depart=07:30&window=60``.
+
+Routes on the published feed's timetable (loaded once, swapped atomically on
+publication); the answer is a travel-time distribution over the departure window and
+Monte Carlo draws of headway offsets, with one representative itinerary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import QueryCaller, ServicesDep
+from api.problems import PROBLEM_JSON
+from api.schemas import JourneyOut
+from api.timetables import check_day
+from transit.errors import InputError
+from transit.journeys import plan_journey
+
+router = APIRouter(tags=["queries"])
+
+_CLOCK = re.compile(r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$")
+QUERY_PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"content": {PROBLEM_JSON: {}}, "description": text} for code, text in (
+        (400, "Bad coordinates, time or date; or a point outside the feed's area"),
+        (401, "No or unknown key"), (403, "Wrong role"), (404, "No feed published yet"),
+        (422, "Malformed query"))}
+
+
+def parse_point(text: str, name: str) -> tuple[float, float]:
+    """``"lat,lon"`` in degrees -> ``(lat, lon)``; :class:`InputError` otherwise."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not LAT,LON", where=name,
+                         fix="give degrees as LAT,LON, e.g. 5.3167,-4.0333") from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        raise InputError(f"{name}=({lat}, {lon}) is not a WGS84 coordinate", where=name,
+                         fix="latitude in -90..90, longitude in -180..180 (LAT,LON order)")
+    return lat, lon
+
+
+def parse_clock(text: str, name: str = "depart") -> int:
+    """``"HH:MM"`` or ``"HH:MM:SS"`` (hours up to 47) -> seconds since service-day midnight."""
+    match = _CLOCK.match(text)
+    if match is None or int(match.group(1)) > 47:
+        raise InputError(f"{name}={text!r} is not a clock time", where=name,
+                         fix="give HH:MM, e.g. 07:30 (hours may exceed 23 for after midnight)")
+    h, m, s = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    return h * 3600 + m * 60 + s
+
+
+@router.get("/journeys", response_model=JourneyOut, responses=QUERY_PROBLEMS)
+def journeys(
+    services: ServicesDep, caller: QueryCaller,
+    origin: Annotated[str, Query(alias="from", max_length=64, description="Origin LAT,LON",
+                                 examples=["5.3167,-4.0333"])],
+    destination: Annotated[str, Query(alias="to", max_length=64,
+                                      description="Destination LAT,LON")],
+    depart: Annotated[str, Query(max_length=16, description="First departure HH:MM")] = "07:30",
+    window: Annotated[int, Query(ge=0, le=24 * 60,
+                                 description="Departures every minute over this many "
+                                             "minutes")] = 60,
+    date: Annotated[dt.date | None, Query(description="Service day (default: the feed's "
+                                                      "default day)")] = None,
+    draws: Annotated[int | None, Query(ge=1, le=50, description="Monte Carlo draws of "
+                                                                "headway offsets")] = None,
+) -> JourneyOut:
+    """Door-to-door travel time percentiles and one itinerary on the published feed."""
+    a = parse_point(origin, "from")
+    b = parse_point(destination, "to")
+    depart_s = parse_clock(depart)
+    settings = services.settings
+    if window > settings.max_window_min:
+        raise InputError(f"window={window} min is over the limit of "
+                         f"{settings.max_window_min} min", where="window",
+                         fix="ask for a shorter window")
+    loaded = services.holder.current
+    if date is not None:
+        check_day(loaded, date)
+    tt = loaded.timetable(date)
+    with loaded.state(tt) as state:
+        result = plan_journey(tt, a, b, depart_s, window_s=window * 60,
+                              draws=draws or settings.draws, seed=0, state=state)
+    body = result.as_dict()
+    return JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
+                      **body)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""The published feed's timetables, loaded once and swapped atomically on publication.
+
+:class:`TimetableHolder` keeps one :class:`LoadedFeed` (the newest published version): its
+string tables, the default service day and the timetables built so far (one per day
+asked, a few at most). A new publication builds the new :class:`LoadedFeed` aside, then
+replaces the reference in one assignment: a query running meanwhile finishes on the old
+timetable, the next one sees the new. Router scratch space (:class:`RaptorState`) is
+pooled per timetable, one per concurrent query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import queue
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.store.feeds import FeedVersion
+from gtfs_out.read import GtfsTables, read_feed
+from transit.errors import FeedError, InputError, NotFoundError
+from transit.gtfs_time import describe_dates, service_dates
+from transit.raptor import RaptorState
+from transit.timetable import Timetable, build_timetable
+
+__all__ = ["LoadedFeed", "TimetableHolder", "check_day", "default_service_date", "feed_path"]
+
+#: Timetables kept per feed (one per service day asked for).
+MAX_DAYS = 4
+
+
+def feed_path(data_dir: Path, sha256: str) -> Path:
+    """Where the zip of a published feed is cached on disk."""
+    return data_dir / "feeds" / f"{sha256}.zip"
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.is_file() and path.stat().st_size == len(data):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_service_date(days: list[dt.date], preferred: dt.date | None) -> dt.date:
+    """``preferred`` when given, else the first weekday among the feed's service ``days``
+    (deterministic), else its first day of service."""
+    if preferred is not None:
+        return preferred
+    if not days:
+        raise FeedError("no service runs on any day", where="calendar.txt",
+                        fix="give the feed a calendar with at least one day of service")
+    weekdays = [d for d in days if d.weekday() < 5]
+    return (weekdays or days)[0]
+
+
+@dataclass
+class LoadedFeed:
+    """One published feed, ready to route on."""
+
+    feed: FeedVersion
+    tables: GtfsTables
+    default_date: dt.date
+    service_days: frozenset[dt.date]
+    timetables: OrderedDict[dt.date, Timetable] = field(default_factory=OrderedDict)
+    states: dict[int, queue.SimpleQueue[RaptorState]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def timetable(self, day: dt.date | None = None) -> Timetable:
+        """The timetable of ``day`` (default: :attr:`default_date`), built on first use."""
+        day = day or self.default_date
+        with self.lock:
+            tt = self.timetables.get(day)
+            if tt is not None:
+                self.timetables.move_to_end(day)
+                return tt
+        tt = build_timetable(self.tables, day, feed_sha256=self.feed.sha256)
+        with self.lock:
+            self.timetables[day] = tt
+            while len(self.timetables) > MAX_DAYS:
+                old_day, old = self.timetables.popitem(last=False)
+                if old_day != self.default_date:
+                    self.states.pop(id(old), None)
+                else:  # the default day stays
+                    self.timetables[old_day] = old
+                    self.timetables.move_to_end(old_day, last=False)
+                    break
+        return tt
+
+    @contextmanager
+    def state(self, tt: Timetable) -> Iterator[RaptorState]:
+        """Scratch space for one query on ``tt``, returned to the pool afterwards."""
+        with self.lock:
+            pool = self.states.setdefault(id(tt), queue.SimpleQueue())
+        try:
+            st = pool.get_nowait()
+        except queue.Empty:
+            st = RaptorState(tt)
+        try:
+            yield st
+        finally:
+            pool.put(st)
+
+
+class TimetableHolder:
+    """The feed queries route on; :meth:`swap` publishes a new one atomically."""
+
+    def __init__(self, data_dir: Path, service_date: dt.date | None = None) -> None:
+        self.data_dir = data_dir
+        self.service_date = service_date
+        self._current: LoadedFeed | None = None
+
+    @property
+    def current(self) -> LoadedFeed:
+        """The feed in use; :class:`NotFoundError` before the first publication."""
+        loaded = self._current
+        if loaded is None:
+            raise NotFoundError("no feed is published yet",
+                                fix="upload traces and start a build (POST /builds), or "
+                                    "publish a GTFS zip (POST /feeds)")
+        return loaded
+
+    @property
+    def loaded(self) -> LoadedFeed | None:
+        """The feed in use, or None."""
+        return self._current
+
+    def load(self, feed: FeedVersion, data: bytes) -> LoadedFeed:
+        """Read ``data`` (feed ``feed``) and build its default day's timetable."""
+        path = feed_path(self.data_dir, feed.sha256)
+        _write_once(path, data)
+        tables = read_feed(path)
+        days = service_dates(tables)
+        day = default_service_date(days, self.service_date)
+        loaded = LoadedFeed(feed=feed, tables=tables, default_date=day,
+                            service_days=frozenset(days))
+        loaded.timetable(day)
+        return loaded
+
+    def swap(self, loaded: LoadedFeed) -> None:
+        """Make ``loaded`` the feed every later query uses (one reference assignment)."""
+        current = self._current
+        if current is None or loaded.feed.version >= current.feed.version:
+            self._current = loaded
+
+
+def check_day(loaded: LoadedFeed, day: dt.date) -> None:
+    """Raise :class:`InputError` when no service runs on ``day``."""
+    if day not in loaded.service_days:
+        raise InputError(f"no service runs on {day.isoformat()}", where="date",
+                         fix=f"pick a service date: {describe_dates(loaded.service_days)}")
