@@ -37,6 +37,7 @@ coordinate is missing, NaN or not a number, or whose time is missing or unparsab
 array) or ``"features[i] vertex j"``; coordinates are not range-checked (the cleaner
 does). Every fix comes back with ``reason == 0``.
 
+A legacy ``crs`` member naming another system than WGS84 (e.g. EPSG:3857) is refused.
 The whole document is parsed in memory (``json``); stream very large traces as CSV or GPX.
 """
 
@@ -156,6 +157,7 @@ def _decode_strict(data: bytes, source: str) -> str:
 
 def _features(doc: object, source: str) -> list[object]:
     kind = doc.get("type") if isinstance(doc, dict) else None
+    _check_crs(doc, source)
     if kind == "FeatureCollection":
         features = doc.get("features") if isinstance(doc, dict) else None
         if not isinstance(features, list):
@@ -168,6 +170,20 @@ def _features(doc: object, source: str) -> list[object]:
         return [{"type": "Feature", "geometry": doc, "properties": {}}]
     raise FormatError(f"not GeoJSON: the top level is {_describe(doc)}", where=source,
                       fix=_FIX_HINT)
+
+
+_WGS84_CRS = re.compile(r"(CRS84|EPSG:*4326|EPSG::4326)$", re.IGNORECASE)
+
+
+def _check_crs(doc: object, source: str) -> None:
+    """Refuse a pre-RFC 7946 ``crs`` member naming anything but WGS84 longitude/latitude."""
+    crs = doc.get("crs") if isinstance(doc, dict) else None
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if isinstance(name, str) and not _WGS84_CRS.search(name.strip()):
+        raise FormatError(f"coordinates are in {name!r}, not WGS84 longitude/latitude",
+                          where=f"{source} crs",
+                          fix="export the GeoJSON in WGS84 (EPSG:4326), as RFC 7946 requires")
 
 
 def _describe(doc: object) -> str:

@@ -167,7 +167,8 @@ def _result(r: GpxState) -> TraceSet:
                   f"{rejections[0].where}: {rejections[0].reason.code}" if rejections else "")
         raise FormatError(f"no usable track point and no waypoint{detail}",
                           where=r.source,
-                          fix="check that the track points have lat, lon and <time>")
+                          fix="check that the track points have lat, lon and <time> (a route "
+                              "planned on a map has no times: record the ride instead)")
     traces = [_meta(r, track, key) for track, key in zip(r.tracks, keys, strict=True)]
     if stops and not traces:
         traces.append(TraceMeta(trace_key=source_key(r.source),

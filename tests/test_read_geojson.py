@@ -221,6 +221,22 @@ def test_14_unusable_files_raise_format_error(content: bytes, message: str) -> N
     assert "\n" not in text
 
 
+@pytest.mark.parametrize(
+    ("crs", "ok"),
+    [("urn:ogc:def:crs:OGC:1.3:CRS84", True), ("EPSG:4326", True),
+     ("urn:ogc:def:crs:EPSG::4326", True), ("urn:ogc:def:crs:EPSG::3857", False),
+     ("EPSG:32630", False)],
+)
+def test_15a_legacy_crs_other_than_wgs84_is_refused(crs: str, ok: bool) -> None:
+    doc = collection(point(1, 2, time=0))
+    doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    if ok:
+        assert len(read_obj(doc).fixes) == 1
+    else:
+        with pytest.raises(FormatError, match="not WGS84"):
+            read_obj(doc)
+
+
 def test_15_utf8_bom_is_accepted() -> None:
     data = b"\xef\xbb\xbf" + json.dumps(collection(point(1, 2, time=0))).encode()
     assert sniff_geojson(data)
