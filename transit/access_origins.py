@@ -33,7 +33,8 @@ from shapely.geometry.base import BaseGeometry
 from transit.errors import InputError
 from transit.geo import LocalProjection
 
-__all__ = ["DEFAULT_SPACING_M", "Origins", "build_origins", "project_geometry"]
+__all__ = ["DEFAULT_SPACING_M", "Origins", "build_origins", "district_of_points",
+           "project_geometry"]
 
 #: Default distance between neighbouring origins, metres.
 DEFAULT_SPACING_M = 250.0
@@ -134,6 +135,7 @@ def build_origins(districts: Sequence[BaseGeometry], population: NDArray[np.floa
 def _cells(plane: BaseGeometry, spacing_m: float
            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Origins (x, y) and overlap areas (m2) of the grid cells meeting a projected polygon."""
+    spacing_m = float(spacing_m)
     min_x, min_y, max_x, max_y = plane.bounds
     i0, i1 = int(np.floor(min_x / spacing_m)), int(np.ceil(max_x / spacing_m))
     j0, j1 = int(np.floor(min_y / spacing_m)), int(np.ceil(max_y / spacing_m))
@@ -143,14 +145,30 @@ def _cells(plane: BaseGeometry, spacing_m: float
     boxes = shapely.box(left, bottom, left + spacing_m, bottom + spacing_m)
     shapely.prepare(plane)
     hit = shapely.intersects(plane, boxes)
-    pieces = shapely.intersection(boxes[hit], plane)
-    area = shapely.area(pieces)
-    keep = area > 1e-6 * spacing_m * spacing_m   # drop slivers of float noise
-    pieces, area = pieces[keep], area[keep]
-    centre_x = left[hit][keep] + spacing_m / 2
-    centre_y = bottom[hit][keep] + spacing_m / 2
-    inside = shapely.contains_xy(plane, centre_x, centre_y)
+    boxes, left, bottom = boxes[hit], left[hit], bottom[hit]
+    whole = shapely.contains_properly(plane, boxes)
+    area = np.full(boxes.size, spacing_m * spacing_m)
+    x = left + spacing_m / 2
+    y = bottom + spacing_m / 2
+    edge = np.flatnonzero(~whole)
+    pieces = shapely.intersection(boxes[edge], plane)
+    area[edge] = shapely.area(pieces)
+    inside = shapely.contains_xy(plane, x[edge], y[edge])
     rep = shapely.get_coordinates(shapely.point_on_surface(pieces))
-    x = np.where(inside, centre_x, rep[:, 0])
-    y = np.where(inside, centre_y, rep[:, 1])
-    return x, y, np.asarray(area, np.float64)
+    if edge.size:
+        x[edge] = np.where(inside, x[edge], rep[:, 0])
+        y[edge] = np.where(inside, y[edge], rep[:, 1])
+    keep = area > 1e-6 * spacing_m * spacing_m   # drop slivers of float noise
+    return x[keep], y[keep], np.asarray(area[keep], np.float64)
+
+
+def district_of_points(districts: Sequence[BaseGeometry], lat: NDArray[np.float64],
+                       lon: NDArray[np.float64]) -> NDArray[np.int32]:
+    """Index of the (first) district containing each point, -1 when it is in none."""
+    tree = shapely.STRtree(list(districts))
+    points = shapely.points(np.asarray(lon, np.float64), np.asarray(lat, np.float64))
+    out = np.full(points.size, -1, np.int32)
+    pt, geom = tree.query(points, predicate="intersects")
+    order = np.lexsort((geom, pt))[::-1]          # the lowest district index wins
+    out[pt[order]] = geom[order]
+    return out
