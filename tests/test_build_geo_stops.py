@@ -66,12 +66,13 @@ def test_06_constant_motion_has_no_dwell() -> None:
 
 
 def test_07_sparse_sampling_still_finds_the_stop() -> None:
-    # fixes every 15 s: the stop of 30 s has three fixes at the same place
+    # fixes every 15 s: three fixes at the same place from t=30 to t=60 s; the vehicle
+    # arrived between 15 and 30 s and left between 60 and 75 s: expected dwell 7.5+30+7.5 s
     xs = [0.0, 150.0, 300.0, 302.0, 299.0, 450.0, 600.0]
     ts = [0, 15, 30, 45, 60, 75, 90]
     d, _, _ = detect_dwells(*_track(xs, ts))
     assert len(d) == 1
-    assert (d.end_ms[0] - d.start_ms[0]) / 1000 == 30.0
+    assert (d.start_ms[0], d.end_ms[0]) == (22_500, 67_500)
 
 
 def test_08_reported_speed_breaks_a_dwell() -> None:

@@ -91,7 +91,7 @@ def match_segments_to_stops(
     stop_x_m: NDArray[np.float64],
     stop_y_m: NDArray[np.float64],
     stop_heading_deg: NDArray[np.float64],
-    dwell_fix_ranges: Sequence[tuple[int, int, int]] = (),
+    dwell_fix_ranges: Sequence[tuple[int, int, int, float, float]] = (),
     *,
     radius_m: float = 30.0,
     max_heading_diff_deg: float = 60.0,
@@ -108,7 +108,9 @@ def match_segments_to_stops(
     stop_x_m, stop_y_m, stop_heading_deg
         The stops (heading NaN: any direction).
     dwell_fix_ranges
-        ``(stop, first_fix, last_fix)`` of detected dwells, to credit dwell time.
+        ``(stop, first_fix, last_fix, dwell_s, middle_ms)`` of detected dwells, to credit
+        dwell time; a visit with a dwell is timed at the dwell's middle, a pass-by at the
+        instant the vehicle was abeam of the stop (interpolated between two fixes).
     radius_m
         A fix this close (m) to a stop serves it.
     max_heading_diff_deg
@@ -128,15 +130,18 @@ def match_segments_to_stops(
     dist, nb = dist.reshape(len(x_m), k), nb.reshape(len(x_m), k)
     dwell_credit = np.zeros(len(x_m))
     dwell_stop = np.full(len(x_m), -1, np.int64)
-    for at_stop, a, b in dwell_fix_ranges:
+    dwell_mid_ms = np.zeros(len(x_m))
+    for at_stop, a, b, seconds, mid_ms in dwell_fix_ranges:
         if at_stop >= 0:
             mid = (a + b) // 2
-            dwell_credit[mid] += (time_ms[b] - time_ms[a]) / 1000.0
+            dwell_credit[mid] += seconds
             dwell_stop[mid] = at_stop
+            dwell_mid_ms[mid] = mid_ms
     seg, stop, center, dwell, fix = _match_kernel(
         dist, nb, heading, np.asarray(stop_heading_deg, float), time_ms, dwell_credit,
-        dwell_stop, bounds.astype(np.int64), float(max_heading_diff_deg),
-        int(repeat_window_s * 1000))
+        dwell_stop, dwell_mid_ms, bounds.astype(np.int64), float(max_heading_diff_deg),
+        int(repeat_window_s * 1000), x_m, y_m, np.asarray(stop_x_m, float),
+        np.asarray(stop_y_m, float))
     cuts = np.searchsorted(seg, np.arange(n_seg + 1))
     return [SegmentVisits(stop[a:b], center[a:b], dwell[a:b], fix[a:b])
             for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)]
@@ -146,8 +151,10 @@ def match_segments_to_stops(
 def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                   heading: NDArray[np.float64], stop_heading: NDArray[np.float64],
                   t: NDArray[np.int64], dwell_credit: NDArray[np.float64],
-                  dwell_stop: NDArray[np.int64], bounds: NDArray[np.int64], max_diff: float,
-                  repeat_ms: int) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                  dwell_stop: NDArray[np.int64], dwell_mid_ms: NDArray[np.float64],
+                  bounds: NDArray[np.int64], max_diff: float, repeat_ms: int,
+                  x: NDArray[np.float64], y: NDArray[np.float64], sx: NDArray[np.float64],
+                  sy: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64],
                                            NDArray[np.int64], NDArray[np.float64],
                                            NDArray[np.int64]]:  # pragma: no cover - jit
     n, k = nb.shape
@@ -199,6 +206,10 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                         credit_max, credit_i = dwell_credit[j], j
                 j += 1
             at = credit_i if credit_i >= 0 else best_i
+            if credit_i >= 0:  # the middle of the dwell
+                when = np.int64(dwell_mid_ms[credit_i])
+            else:  # the instant the vehicle passed abeam of the stop, between two fixes
+                when = _abeam_ms(x, y, t, best_i, bounds[sg], e, sx[s], sy[s])
             merged = False
             for back in range(1, 3):
                 q = m - back
@@ -209,15 +220,33 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                     o_dwell[q] += credit
                     o_last[q] = t[j - 1]
                     if credit_i >= 0 or (o_best[q] > best_d and o_dwell[q] == 0):
-                        o_center[q], o_fix[q], o_best[q] = t[at], at, best_d
+                        o_center[q], o_fix[q], o_best[q] = when, at, best_d
                     merged = True
                     break
             if not merged:
-                o_seg[m], o_stop[m], o_center[m] = sg, s, t[at]
+                o_seg[m], o_stop[m], o_center[m] = sg, s, when
                 o_dwell[m], o_fix[m], o_last[m], o_best[m] = credit, at, t[j - 1], best_d
                 m += 1
             i = j
     return o_seg[:m], o_stop[:m], o_center[:m], o_dwell[:m], o_fix[:m]
+
+
+@numba.njit(cache=True)
+def _abeam_ms(x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.int64], i: int,
+              lo: int, hi: int, px: float, py: float) -> np.int64:  # pragma: no cover - jit
+    """UTC ms at which the path through fix ``i`` passes abeam of point ``(px, py)``."""
+    for a in (i - 1, i):
+        b = a + 1
+        if a < lo or b >= hi:
+            continue
+        dx, dy = x[b] - x[a], y[b] - y[a]
+        d2 = dx * dx + dy * dy
+        if d2 <= 0.0:
+            continue
+        u = ((px - x[a]) * dx + (py - y[a]) * dy) / d2
+        if 0.0 <= u <= 1.0:
+            return np.int64(t[a] + u * (t[b] - t[a]))
+    return t[i]
 
 
 @numba.njit(cache=True)

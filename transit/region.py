@@ -122,8 +122,10 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     new_of_old = np.full(len(cand), -1, np.int64)
     new_of_old[kept_idx] = np.arange(len(kept_idx))
     sx, sy, sh = cand.x_m[kept_idx], cand.y_m[kept_idx], cand.heading_deg[kept_idx]
-    dwell_ranges = [(int(new_of_old[cand.label[d]]), int(first_fix[d]), int(last_fix[d]))
-                    for d in range(len(detected))]
+    dur_s = (detected.end_ms - detected.start_ms) / 1000.0
+    mid_ms = (detected.start_ms + detected.end_ms) / 2.0
+    dwell_ranges = [(int(new_of_old[cand.label[d]]), int(first_fix[d]), int(last_fix[d]),
+                     float(dur_s[d]), float(mid_ms[d])) for d in range(len(detected))]
 
     # 3. patterns
     visits = match_segments_to_stops(x, y, t_ms, bounds, sx, sy, sh, dwell_ranges,

@@ -59,6 +59,12 @@ class DwellOptions:
         Shortest dwell (s): minibuses stop 10-30 s to board; below this it is traffic noise.
     max_speed_mps
         Fixes reporting a higher speed (m/s) end a dwell (ignored where speed is NaN).
+    stopped_speed_mps
+        Fixes reporting at most this speed (m/s) are stopped: a run of them is a dwell even
+        when GPS noise scatters its positions (phones measure speed by Doppler, not by
+        differencing positions).
+    max_half_gap_s
+        A sparse run of stopped fixes lasts up to this long (s) before and after them.
     heading_reach_m
         The direction of travel is measured between fixes this far (m) before and after.
     cluster_eps_m
@@ -74,6 +80,8 @@ class DwellOptions:
     radius_m: float = 25.0
     min_duration_s: float = 10.0
     max_speed_mps: float = 2.5
+    stopped_speed_mps: float = 0.8
+    max_half_gap_s: float = 10.0
     heading_reach_m: float = 40.0
     cluster_eps_m: float = 20.0
     heading_scale_m: float = 15.0
@@ -195,23 +203,81 @@ def detect_dwells(
         The dwells (``field`` all False) and the index of each dwell's first and last fix.
         A dwell is found on the whole window, then its edges are trimmed to the fixes within
         ``radius_m / 2`` of its centroid, so the approach does not count as dwell time.
+        Runs of fixes reporting a stopped speed are dwells too; overlapping detections of
+        the two kinds are merged.
     """
-    raw = _staypoints(x_m, y_m, time_ms, speed_mps, bounds.astype(np.int64),
-                      float(options.radius_m), int(options.min_duration_s * 1000),
-                      float(options.max_speed_mps))
-    seg, first, last = raw[:, 0], raw[:, 1], raw[:, 2]
+    b64 = bounds.astype(np.int64)
+    pos = _staypoints(x_m, y_m, time_ms, speed_mps, b64, float(options.radius_m),
+                      int(options.min_duration_s * 1000), float(options.max_speed_mps))
+    spd = _speed_runs(time_ms, speed_mps, b64, float(options.stopped_speed_mps),
+                      int(options.min_duration_s * 1000), int(options.max_half_gap_s * 1000))
+    # union of both detections, never across a segment boundary
+    n = len(x_m)
+    mark = np.zeros(n + 1, np.int64)
+    for raw in (pos, spd):
+        np.add.at(mark, raw[:, 1], 1)
+        np.add.at(mark, raw[:, 2] + 1, -1)
+    inside = np.cumsum(mark[:n]) > 0
+    seg_start = np.zeros(n, bool)
+    seg_start[b64[:-1][b64[:-1] < n]] = True
+    prev_in = np.concatenate([[False], inside[:-1]])
+    next_in = np.concatenate([inside[1:], [False]])
+    seg_end = np.zeros(n, bool)
+    seg_end[b64[1:][b64[1:] > 0] - 1] = True
+    first = np.flatnonzero(inside & (~prev_in | seg_start))
+    last = np.flatnonzero(inside & (~next_in | seg_end))
+    seg = np.searchsorted(b64, first, side="right") - 1
     csum_x = np.concatenate([[0.0], np.cumsum(x_m)])
     csum_y = np.concatenate([[0.0], np.cumsum(y_m)])
     m = (last - first + 1).astype(float)
-    heading = _headings(x_m, y_m, bounds[seg], bounds[seg + 1], first, last,
+    heading = _headings(x_m, y_m, b64[seg], b64[seg + 1], first, last,
                         float(options.heading_reach_m))
+    # the vehicle stopped, on average, half a sampling interval before its first stopped
+    # fix and left half an interval after its last one
+    half = options.max_half_gap_s * 1000
+    lead = np.where(first > b64[seg], np.minimum((time_ms[first] - time_ms[first - 1]) / 2,
+                                                 half), 0).astype(np.int64)
+    nxt = np.minimum(last + 1, n - 1)
+    trail = np.where(last + 1 < b64[seg + 1],
+                     np.minimum((time_ms[nxt] - time_ms[last]) / 2, half), 0).astype(np.int64)
+    start = time_ms[first] - lead
+    end = time_ms[last] + trail
     dwells = Dwells(
         segment=seg.astype(np.int32),
         x_m=(csum_x[last + 1] - csum_x[first]) / np.maximum(m, 1),
         y_m=(csum_y[last + 1] - csum_y[first]) / np.maximum(m, 1),
-        start_ms=time_ms[first], end_ms=time_ms[last], heading_deg=heading,
+        start_ms=start.astype(np.int64), end_ms=end.astype(np.int64), heading_deg=heading,
         field=np.zeros(len(seg), bool), name=("",) * len(seg))
     return dwells, first, last
+
+
+@numba.njit(cache=True)
+def _speed_runs(t: NDArray[np.int64], v: NDArray[np.float32], bounds: NDArray[np.int64],
+                stopped: float, min_ms: int, half_gap_ms: int) -> NDArray[np.int64]:
+    # pragma: no cover - jit
+    out = np.empty((len(t) // 2 + 1, 3), np.int64)
+    k = 0
+    for s in range(len(bounds) - 1):
+        i, e = bounds[s], bounds[s + 1]
+        while i < e:
+            if not (v[i] <= stopped):  # NaN or moving
+                i += 1
+                continue
+            j = i
+            while j + 1 < e and v[j + 1] <= stopped:
+                j += 1
+            dur = t[j] - t[i]
+            if i > bounds[s]:
+                dur += min((t[i] - t[i - 1]) // 2, half_gap_ms)
+            if j + 1 < e:
+                dur += min((t[j + 1] - t[j]) // 2, half_gap_ms)
+            if dur >= min_ms:
+                out[k, 0] = s
+                out[k, 1] = i
+                out[k, 2] = j
+                k += 1
+            i = j + 1
+    return out[:k]
 
 
 def concat_dwells(parts: list[Dwells]) -> Dwells:

@@ -116,7 +116,9 @@ def estimate_run_times(
 ) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], int, bool]]:
     """Median run times and dwells per band.
 
-    Dwells are capped at ``max_dwell_s`` (s) and are zero at the first and last stop
+    A band's run times are the all-day median profile scaled by the band's factor (the
+    median ratio of its rides' run times to that profile). Dwells are capped at
+    ``max_dwell_s`` (s) and are zero at the first and last stop
     (time spent filling up at a terminal is layover, not part of the trip). No run time is
     faster than :data:`MAX_SPEED_MPS` over the longer of the along-shape and the straight
     distance (``straight_m``, m per stretch) between the two stops.
@@ -146,15 +148,40 @@ def estimate_run_times(
     all_dwell = np.where(np.isfinite(all_dwell), all_dwell, 0.0)
     out: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, bool]] = {}
     band_arr = np.array(ride_band, dtype=object)
+    # each band = the all-day profile times the band's traffic factor: the median ratio of
+    # its rides' run times to the all-day medians over every stretch they rode (robust
+    # when a band has one or two rides, each with its own holds and timing noise)
+    factor_of = _band_factors(runs, band_arr, all_run)
+    # the profile again, from run times divided by their band's factor, so that rides in a
+    # slow band do not lengthen the profile of a fast one
+    ride_factor = np.array([factor_of.get(str(b), 1.0) for b in band_arr])
+    if len(rides):
+        prof = nanmedian_cols(runs / ride_factor[:, None])
+        all_run = np.where(np.isfinite(prof), prof, all_run)
+        factor_of = _band_factors(runs, band_arr, all_run)
     for b in bands:
         mine = band_arr == b.name if len(rides) else np.zeros(0, bool)
-        run = nanmedian_cols(runs[mine])
+        seen = np.isfinite(runs[mine]).any(axis=0)
+        factor = factor_of.get(b.name, 1.0)
         dw = nanmedian_cols(dwells[mine])
-        borrowed = ~np.isfinite(run)
-        run = np.maximum(np.where(borrowed, all_run, run), np.ceil(floor_s))
+        borrowed = ~seen
+        run = np.maximum(all_run * factor, np.ceil(floor_s))
         dw = np.where(np.isfinite(dw), dw, all_dwell)
         out[b.name] = (tuple(round(v) for v in run.tolist()), tuple(round(v) for v in dw.tolist()),
                        int(mine.sum()), bool(borrowed.any() or assumed.any()))
+    return out
+
+
+def _band_factors(runs: NDArray[np.float64], band_arr: NDArray[np.object_],
+                  profile: NDArray[np.float64]) -> dict[str, float]:
+    """Per band, the median ratio of its rides' run times to ``profile``."""
+    ratio = runs / profile[None, :]
+    out: dict[str, float] = {}
+    for name in sorted({str(b) for b in band_arr}):
+        r = ratio[band_arr == name]
+        r = r[np.isfinite(r)]
+        if r.size:
+            out[name] = float(np.median(r))
     return out
 
 
