@@ -74,8 +74,8 @@ class Timetable:
     lower bound on the time between two places (infinite when a hop takes zero seconds).
 
     Boundary maps (``stop_ids``, ``stop_names``, ``pattern_route_id``, ``route_names``,
-    ``trip_ids``) turn indices back into GTFS ids for itineraries; the router never reads
-    them.
+    ``trip_ids``, ``freq_trip_ids``: the template trip of each frequency window) turn
+    indices back into GTFS ids for itineraries; the router never reads them.
     """
 
     stop_lat: NDArray[np.float64]
@@ -105,6 +105,7 @@ class Timetable:
     pattern_route_id: tuple[str, ...]
     route_names: dict[str, str]
     trip_ids: tuple[str, ...]
+    freq_trip_ids: tuple[str, ...]
     service_date: dt.date
     max_speed_mps: float = float("inf")
     walk: WalkParams = field(default_factory=WalkParams)
@@ -244,7 +245,7 @@ def build_timetable(feed: FeedTables, service_date: dt.date, *,
     """
     walk = walk or WalkParams()
     shifts = _active_trip_shifts(feed, service_date)
-    if not shifts:
+    if 0 not in {shift for values in shifts.values() for shift in values}:
         raise InputError(f"no service runs on {service_date.isoformat()}",
                          where="calendar.txt/calendar_dates.txt",
                          fix=f"pick a service date: {describe_dates(service_dates(feed))}")
@@ -264,7 +265,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
               feed_sha256: str) -> Timetable:
     sched: dict[tuple[str, bytes, bytes, bytes], _Group] = {}
     freq: dict[tuple[str, bytes, bytes, bytes, bytes, bytes],
-               tuple[_Group, list[tuple[int, int, int]]]] = {}
+               tuple[_Group, list[tuple[int, int, int, str]]]] = {}
     for trip in rows.trips:
         key = (trip.route_id, trip.stops.tobytes(), trip.board_ok.tobytes(),
                trip.alight_ok.tobytes())
@@ -274,7 +275,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
                 group = _Group(trip.stops, trip.board_ok, trip.alight_ok,
                                [trip.rel_dep[None, :]], [trip.rel_arr[None, :]], [trip.trip_id])
                 freq[fkey] = (group, [])
-            freq[fkey][1].extend(trip.windows)
+            freq[fkey][1].extend((*w, trip.trip_id) for w in trip.windows)
         if trip.starts.size:
             group = sched.setdefault(key, _Group(trip.stops, trip.board_ok, trip.alight_ok))
             group.dep.append(trip.starts[:, None] + trip.rel_dep[None, :])
@@ -282,7 +283,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
             group.ids.extend([trip.trip_id] * int(trip.starts.size))
     # (sort key, group, dep (m, n), arr (m, n), ids, windows)
     units: list[tuple[tuple[object, ...], _Group, NDArray[np.int64], NDArray[np.int64],
-                      list[str], list[tuple[int, int, int]]]] = []
+                      list[str], list[tuple[int, int, int, str]]]] = []
     for key, group in sched.items():
         dep = np.concatenate(group.dep)
         arr = np.concatenate(group.arr)
@@ -294,7 +295,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
                           [ids[i] for i in members], []))
     for fkey, (group, windows) in freq.items():
         units.append(((*fkey[:4], 1, fkey[4], fkey[5]), group, group.dep[0], group.arr[0],
-                      group.ids[:1], sorted(set(windows))))
+                      group.ids[:1], sorted(windows)))
     units.sort(key=lambda u: u[0])
 
     n_stops = len(stop_ids)
@@ -326,7 +327,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
     if all_times.size and (all_times.max() >= UNREACHED // 2 or all_times.min() < -2 * DAY_S):
         raise FeedError("stop times are out of range", where="stop_times.txt",
                         fix="write times as H:MM:SS within a few days of midnight")
-    win = np.asarray(windows_all, dtype=np.int64).reshape(-1, 3)
+    win = np.asarray([w[:3] for w in windows_all], dtype=np.int64).reshape(-1, 3)
     transfer_ptr, transfer_stop, transfer_s = build_transfers(stop_lat, stop_lon, walk)
     stop_xyz = unit_vectors(stop_lat, stop_lon)
     speed = max(walk.speed_mps / walk.detour_factor,
@@ -348,6 +349,7 @@ def _assemble(rows: TripRows, stop_ids: tuple[str, ...], stop_names: tuple[str, 
         stop_pattern=pattern_of[by_stop], stop_pattern_pos=pos[by_stop].astype(np.int32),
         transfer_ptr=transfer_ptr, transfer_stop=transfer_stop, transfer_s=transfer_s,
         stop_ids=stop_ids, stop_names=stop_names, pattern_route_id=tuple(route_of),
-        route_names=rows.route_names, trip_ids=tuple(trip_ids), service_date=service_date,
+        route_names=rows.route_names, trip_ids=tuple(trip_ids),
+        freq_trip_ids=tuple(w[3] for w in windows_all), service_date=service_date,
         walk=walk, frequencies=frequencies, feed_sha256=feed_sha256,
         dropped_trips=rows.dropped)
