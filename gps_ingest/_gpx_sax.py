@@ -165,7 +165,7 @@ class GpxState:
             return local == "wpt"
         elif self.track is None:
             return False
-        elif (depth == 4 and local == "trkpt") or (depth == 3 and local == "rtept"):
+        elif (local == "trkpt" and depth in (3, 4)) or (depth == 3 and local == "rtept"):
             return True
         elif depth == 3 and local in _TRACK_FIELDS:
             self.track_field = local

@@ -11,7 +11,8 @@ What becomes what
   ``track-<n>`` / ``route-<n>`` (1-based, in file order); repeated names get ``#2``...;
   ``<type>`` -> ``vehicle_type``; ``<desc>`` -> ``route_name``; ``<cmt>``, ``<src>`` and the
   root's ``creator`` attribute -> ``notes``. GPX carries no device id.
-* every ``<trkpt>`` (in any ``<trkseg>``) and ``<rtept>`` is a positionfix: ``lat``/``lon``
+* every ``<trkpt>`` (in any ``<trkseg>``, or right under ``<trk>`` as some loggers
+  write it) and ``<rtept>`` is a positionfix: ``lat``/``lon``
   attributes, ``<time>``, ``<ele>`` -> ``altitude_m``; speed (m/s) from GPX 1.0 ``<speed>`` or
   any ``<speed>`` inside ``<extensions>`` (OSMTracker, Garmin TrackPointExtension v2,
   GPSLogger, Logiqx ``tpx``); accuracy from an ``accuracy``/``hacc`` extension, else from

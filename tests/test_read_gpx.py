@@ -141,6 +141,13 @@ def test_07_routes_are_read_like_tracks() -> None:
         ("rtept 2 of route 'R'", Reason.MISSING_VALUE)]
 
 
+def test_07a_trkpt_directly_under_trk_is_tolerated() -> None:
+    ts = read_text(gpx11('<trk><name>flat</name><trkpt lat="1" lon="2">'
+                         "<time>2020-01-01T00:00:00Z</time></trkpt></trk>"))
+    assert [t.trace_key for t in ts.traces] == ["flat"]
+    assert ts.fixes.lat.tolist() == [1.0]
+
+
 def test_08_waypoints_only_file_gets_one_trace_named_from_the_source() -> None:
     ts = read_gpx(io.BytesIO(gpx11(
         '<wpt lat="5.3" lon="-4.0"><time>2020-01-01T00:00:00Z</time><name>A</name></wpt>'
