@@ -11,9 +11,9 @@ What becomes what
   ``track-<n>`` / ``route-<n>`` (1-based, in file order); repeated names get ``#2``...;
   ``<type>`` -> ``vehicle_type``; ``<desc>`` -> ``route_name``; ``<cmt>``, ``<src>`` and the
   root's ``creator`` attribute -> ``notes``. GPX carries no device id.
-* every ``<trkpt>`` (in any ``<trkseg>``, or right under ``<trk>`` as some loggers
-  write it) and ``<rtept>`` is a positionfix: ``lat``/``lon``
-  attributes, ``<time>``, ``<ele>`` -> ``altitude_m``; speed (m/s) from GPX 1.0 ``<speed>`` or
+* every ``<trkpt>`` (in any ``<trkseg>``, or right under ``<trk>`` as some loggers write
+  it) and ``<rtept>`` is a positionfix: ``lat``/``lon`` attributes, ``<time>``, ``<ele>``
+  -> ``altitude_m``; speed (m/s) from GPX 1.0 ``<speed>`` or
   any ``<speed>`` inside ``<extensions>`` (OSMTracker, Garmin TrackPointExtension v2,
   GPSLogger, Logiqx ``tpx``); accuracy from an ``accuracy``/``hacc`` extension, else from
   ``<hdop>`` × :data:`~gps_ingest._assemble.HDOP_TO_ACCURACY_M` (5 m), except in files written
@@ -25,7 +25,13 @@ What becomes what
 A point with a missing, NaN or non-numeric ``lat``/``lon`` or a missing or unparsable
 ``<time>`` is a :class:`~transit.traces.RowRejection` (``where="trkpt 3 of track 'A'"``,
 1-based over all segments of the track), not a fix. Coordinates are not range-checked: the
-cleaner flags ``out_of_range``. Every fix comes back with ``reason == 0``.
+cleaner flags ``out_of_range``. Every fix comes back with ``reason == 0``. A waypoint
+without ``<time>`` is kept (``time_ms=None``); one with a bad coordinate or an unparsable
+time is rejected as ``wpt <n>``.
+
+Safety: any ``<!DOCTYPE`` (and so any entity declaration) is refused before expat
+expands anything, which rules out billion-laughs and external-entity attacks without
+defusedxml; no network or file access ever happens.
 
 References
 ----------
