@@ -8,10 +8,13 @@ pyraptor's own GTFS loader (``pyraptor.gtfs.timetable``) expects the Dutch railw
 (agencies filtered by name, calendar_dates.txt only, trip_short_name, platforms with
 parent stations), so this adapter builds its ``Timetable`` from a plain GTFS directory:
 one Station per stop, trips active on the service date, routes grouped by stop sequence as
-pyraptor's ``Routes.add`` does. Walking transfers come in the request as
-``[from_stop_id, to_stop_id, seconds]``; a subclass of ``RaptorAlgorithm`` overrides only
-``add_transfer_time`` to relax them (stock pyraptor relaxes only platform changes inside a
-station). loguru output is switched off so logging does not count against pyraptor.
+pyraptor's ``Routes.add`` does. Each Trip gets its id before its stop times are added
+(pyraptor hashes a Trip by id, and its loader keys stop times while the id is still None,
+which makes loading quadratic: over 30 min for the expanded Nairobi feed). Walking
+transfers come in the request as ``[from_stop_id, to_stop_id, seconds]``; a subclass of
+``RaptorAlgorithm`` overrides only ``add_transfer_time`` to relax them (stock pyraptor
+relaxes only platform changes inside a station). loguru output is switched off so logging
+does not count against pyraptor.
 """
 
 from __future__ import annotations
@@ -108,6 +111,10 @@ def build_timetable(feed: Path, date: dt.date | None, transfers: list[list[Any]]
     for a, b in zip(starts, ends, strict=True):
         trip = Trip()
         trip.hint = trip_ids[a]
+        # Give the trip the id Trips.add will give it *before* its stop times are keyed by
+        # (trip, stopidx): pyraptor's own loader keys them while id is None, so every key
+        # lands in one hash chain and loading is quadratic in stop_times.
+        trip.id = trips.last_id
         for idx, row in enumerate(range(a, b)):
             tst = TripStopTime(trip, idx, stops.get(stop_ids[row]), int(arr[row]),
                                int(dep[row]), 0)

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 import zipfile
@@ -385,13 +386,17 @@ def run_pyraptor(
     max_queries: int = 20,
     walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    rounds: int | None = None,
     timeout_s: float | None = 3600,
 ) -> PeerResult:
     """Run stock pyraptor RAPTOR on the first ``max_queries`` queries (it takes seconds each).
 
     See the module docstring for the adapter and the walking it gets. ``date`` selects the
     trips whose service runs that day (calendar.txt + calendar_dates.txt); None keeps all.
-    The returned result holds only the queries that were run.
+    ``rounds`` defaults to ``max_transfers + 1``; pyraptor deep-copies its labels of every
+    round in every round, so its query time grows with the square of ``rounds``. Loading the
+    expanded Nairobi feed takes ~1-2 min (``build_s``). The returned result holds only the
+    queries that were run.
     """
     walk = WalkRules.coerce(walk)
     feed_dir = gtfs_dir(expanded_feed)
@@ -400,7 +405,7 @@ def run_pyraptor(
     req = {
         "command": "route", "gtfs_dir": str(feed_dir),
         "date": date.isoformat() if date else None,
-        "rounds": max_transfers + 1,
+        "rounds": rounds or max_transfers + 1,
         "transfers": _transfer_pairs(feed_dir, walk),
         "queries": [[o, d, int(t)] for o, d, t in sample],
     }
@@ -413,7 +418,7 @@ def run_pyraptor(
         query_ms=[r.get("ms") for r in rows],
         build_s=float(events.get("build", {}).get("build_s", float("nan"))),
         errors=[r.get("error") for r in rows],
-        extra={"rounds": max_transfers + 1,
+        extra={"rounds": rounds or max_transfers + 1,
                "n_trips": events.get("build", {}).get("n_trips"),
                "n_transfers": len(req["transfers"])},
     )
@@ -568,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         same = sum(a == b for a, b in zip(pr.arrival_s, fb.arrival_s, strict=False)
                    if a is not None)
         print(f"pyraptor vs ferrobus: same arrival on {same}/{pr.n_reached} reached queries")
-    print(f"(ferrobus TransitPoint setup {fb.setup_s:.2f} s, reported apart from queries)")
+    print(f"(ferrobus TransitPoint setup {fb.setup_s:.2f} s, reported apart from queries; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     if args.check_walk:
         chk = check_ferrobus_walking(feed.dir_path, feed.osm_pbf, feed.service_date,
                                      walk=feed.walk, seed=args.seed)
