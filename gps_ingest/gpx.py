@@ -77,7 +77,7 @@ def sniff_gpx(head: bytes) -> bool:
     return _GPX_ROOT.match(text, pos) is not None
 
 
-_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", re.DOTALL)
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.DOTALL)
 _GPX_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?gpx[\s/>]")
 
 
