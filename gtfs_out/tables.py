@@ -22,7 +22,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 
-from transit.model import BandTiming, Network, Pattern, Shape
+from transit.model import BandTiming, Network, Pattern, Shape, Stop
 
 __all__ = [
     "DEFAULT_URL",
@@ -138,6 +138,10 @@ def _stop_time_rows(pattern: Pattern, timing: BandTiming) -> list[tuple[str, ...
     return rows
 
 
+def _stop_name(stop: Stop) -> str:
+    return stop.stop_name.strip() or f"Stop {stop.stop_id}"
+
+
 def _opt_int(value: int | None) -> str:
     return "" if value is None else str(int(value))
 
@@ -182,7 +186,7 @@ def build_feed_rows(network: Network) -> FeedRows:
     out: FeedRows = {}
 
     out["agency"] = (FEED_COLUMNS["agency"], [(
-        network.agency_id, network.agency_name or "Unknown operator", url,
+        network.agency_id, network.agency_name.strip() or "Unknown operator", url,
         network.agency_timezone, lang)])
 
     trips: list[tuple[str, ...]] = []
@@ -200,7 +204,7 @@ def build_feed_rows(network: Network) -> FeedRows:
                              f"{pattern.shape_id}")
         if len(pattern.stop_ids) < 2 or not pattern.timings:
             continue
-        headsign = stop_by_id[pattern.stop_ids[-1]].stop_name
+        headsign = _stop_name(stop_by_id[pattern.stop_ids[-1]])
         for timing in pattern.timings:
             if timing.end_s <= timing.start_s or timing.headway_s <= 0:
                 continue
@@ -216,12 +220,13 @@ def build_feed_rows(network: Network) -> FeedRows:
                 used_shapes.add(pattern.shape_id)
 
     out["stops"] = (FEED_COLUMNS["stops"], _sorted([
-        (s.stop_id, s.stop_name or f"Stop {s.stop_id}", _coord(s.stop_lat), _coord(s.stop_lon),
-         "0")
+        (s.stop_id, _stop_name(s), _coord(s.stop_lat), _coord(s.stop_lon), "0")
         for s in network.stops if s.stop_id in used_stops], [0]))
 
     route_rows: list[tuple[str, ...]] = [
-        (r.route_id, network.agency_id, r.route_short_name, r.route_long_name,
+        (r.route_id, network.agency_id,
+         r.route_short_name.strip() or ("" if r.route_long_name.strip() else r.route_id),
+         r.route_long_name.strip(),
          str(int(r.route_type)), _opt_int(r.continuous_pickup), _opt_int(r.continuous_drop_off))
         for r in network.routes if r.route_id in used_routes]
     route_cols = FEED_COLUMNS["routes"]
@@ -241,7 +246,7 @@ def build_feed_rows(network: Network) -> FeedRows:
     publisher_url = network.feed_publisher_url or url
     version = network.feed_version or content_version(out)
     out["feed_info"] = (FEED_COLUMNS["feed_info"], [(
-        network.feed_publisher_name or network.agency_name or "Unknown publisher",
+        network.feed_publisher_name.strip() or network.agency_name.strip() or "Unknown publisher",
         publisher_url, lang, network.start_date, network.end_date, version,
         network.extra.get("feed_contact_email", ""),
         network.extra.get("feed_contact_url", publisher_url))])
