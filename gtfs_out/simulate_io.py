@@ -6,7 +6,9 @@ Writes into ``out_dir``:
   (ISO 8601 UTC with milliseconds and ``Z``), ``lat, lon`` (WGS84, 7 decimals),
   ``speed_mps, accuracy_m, route`` (the route name as a field team would type it);
 * ``truth.zip``: the ground truth as a GTFS feed (see :mod:`transit.sim_truth`);
-* ``truth.json``: the seed, settings, chosen routes and what every ride did.
+* ``truth.json``: the seed, settings, chosen routes, what every ride did (stops served,
+  arrival/departure clock times, traffic holds, partial or not), and the truth stops and
+  patterns with their run times, dwells and headways per band (as in truth.zip).
 
 The pure work is :func:`transit.simulate.simulate_rides`; this module only reads and writes.
 """
@@ -106,6 +108,16 @@ def write_simulation(result: SimResult, out_dir: str | Path, *, timezone: str,
         "n_traces": len(result.traces),
         "n_positionfixes": int(sum(len(t.time_s) for t in result.traces)),
         "rides": [asdict(r) for r in result.rides],
+        "stops": [{"stop_id": st.stop_id, "stop_name": st.stop_name,
+                   "stop_lat": round(st.stop_lat, 7), "stop_lon": round(st.stop_lon, 7),
+                   "heading_deg": st.heading_deg} for st in result.truth.stops],
+        "patterns": [{"pattern_id": p.pattern_id, "route_id": p.route_id,
+                      "direction_id": p.direction_id, "shape_id": p.shape_id,
+                      "stop_ids": list(p.stop_ids),
+                      "timings": {t.band: {"run_times_s": list(t.run_times_s),
+                                           "dwell_s": list(t.dwell_s),
+                                           "headway_s": t.headway_s} for t in p.timings}}
+                     for p in result.truth.patterns],
     }
     truth_json.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return {"traces": traces_path, "truth_feed": truth_zip, "truth_json": truth_json}
