@@ -28,7 +28,7 @@ import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -38,10 +38,13 @@ from api.store.feeds import FeedVersion
 from api.store.uploads import list_uploads, load_traceset
 from api.timetables import TimetableHolder
 from gtfs_out.findings import count_by_severity
-from gtfs_out.validate import validate_feed
-from gtfs_out.write import feed_bytes
-from transit.build import BuildOptions, build_network
 from transit.errors import BuildError, TransitError
+
+if TYPE_CHECKING:
+    from transit.build import BuildOptions
+
+# The builder (scikit-learn, numba) and the validator are imported when a build runs, so
+# that the service starts fast.
 
 __all__ = ["BuildRunner", "build_options", "run_build"]
 
@@ -49,6 +52,8 @@ _log = logging.getLogger("transit.jobs")
 
 def build_options(options: dict[str, Any]) -> BuildOptions:
     """The builder's options from a build request's stored options."""
+    from transit.build import BuildOptions
+
     hail = bool(options.get("hail_and_ride", False))
     return BuildOptions(
         timezone=str(options.get("timezone", "UTC")),
@@ -91,6 +96,9 @@ def run_build(engine: Engine, build_id: int,
             segments = [replace(s, field_stops=()) for s in segments]
         _progress(engine, build_id, f"building from {len(segments)} trip segments", 0.2,
                   upload_ids=upload_ids, n_fixes=len(traceset.fixes))
+        from gtfs_out.write import feed_bytes
+        from transit.build import build_network
+
         result = build_network(segments, options)
         _progress(engine, build_id, "validating the feed", 0.8)
         data = feed_bytes(result.network)
@@ -130,6 +138,8 @@ def run_build(engine: Engine, build_id: int,
 
 
 def _validate(data: bytes) -> list[Any]:
+    from gtfs_out.validate import validate_feed
+
     with tempfile.TemporaryDirectory(prefix="transit-build-") as folder:
         path = Path(folder) / "feed.zip"
         path.write_bytes(data)
