@@ -84,6 +84,8 @@ def test_simulate_then_evaluate_truth_against_itself(app: typer.Typer, feed: Pat
         "2026-03-03T0")  # Nairobi is UTC+3: 07:00-16:00 local is 04:00-13:00 UTC
     truth = json.loads((out / "truth.json").read_text())
     assert truth["n_traces"] == 4
+    assert {p["pattern_id"] for p in truth["patterns"]} == {"p33_0", "p33_1"}
+    assert all(p["timings"] for p in truth["patterns"])
     result = runner.invoke(app, ["evaluate", str(out / "truth.zip"), str(out), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
