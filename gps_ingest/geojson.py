@@ -72,7 +72,7 @@ from gps_ingest._geojson_props import (
     vehicle_type,
 )
 from gps_ingest._geojson_rows import FixRows, lon_lat, order_key, where_text
-from gps_ingest.timeparse import parse_instants
+from gps_ingest.timeparse import check_timezone, parse_instants
 from transit.errors import FormatError
 from transit.traces import Reason, RowRejection, TraceMeta, TraceSet
 
@@ -128,9 +128,12 @@ def read_geojson(stream: BinaryIO, *, source: str, timezone: str = "UTC") -> Tra
 
     Raises
     ------
+    InputError
+        ``timezone`` is not an IANA zone name.
     FormatError
         Empty, not JSON (including truncated), not GeoJSON, or no usable fix and no stop.
     """
+    check_timezone(timezone)
     data = stream.read()
     if not data.strip():
         raise FormatError("the file is empty", where=source, fix=_FIX_HINT)

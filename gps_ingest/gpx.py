@@ -52,6 +52,7 @@ import numpy as np
 from gps_ingest._assemble import PendingStop, attach_stops, source_key, unique_keys
 from gps_ingest._gpx_points import NAME, convert_points
 from gps_ingest._gpx_sax import GpxState, Track, attach
+from gps_ingest.timeparse import check_timezone
 from transit.errors import FormatError
 from transit.traces import Positionfixes, RowRejection, TraceMeta, TraceSet
 
@@ -118,11 +119,14 @@ def read_gpx(
 
     Raises
     ------
+    InputError
+        ``timezone`` is not an IANA zone name.
     FormatError
         The stream is empty, not well-formed XML (including truncated), has a DOCTYPE (no
         entity expansion is ever done), has a root other than ``<gpx>``, or holds no usable
         track point and no waypoint.
     """
+    check_timezone(timezone)
     parser = expat.ParserCreate()
     parser.buffer_text = True
     parser.buffer_size = 1 << 16

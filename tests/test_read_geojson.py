@@ -13,7 +13,7 @@ import pytest
 
 from gps_ingest.geojson import read_geojson, sniff_geojson
 from gps_ingest.timeparse import parse_instants
-from transit.errors import FormatError
+from transit.errors import FormatError, InputError
 from transit.traces import Reason, TraceSet
 
 GEOJSON_DIR = Path(__file__).parent / "fixtures" / "geojson"
@@ -312,3 +312,8 @@ def test_19_abidjan_trace_in_togeojson_layout(shared_data: Path, tmp_path: Path)
     assert len(ts.field_stops) == len(wps) == 20
     assert [s.name for s in ts.field_stops] == wps.name.tolist()
     assert {s.trace_key for s in ts.field_stops} == {ts.traces[0].trace_key}
+
+
+def test_unknown_timezone_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="unknown timezone 'Mars/Olympus'"):
+        read_geojson(io.BytesIO(b"<gpx/>"), source="x", timezone="Mars/Olympus")

@@ -15,7 +15,7 @@ import pytest
 from gps_ingest._gpx_points import BATCH_FIXES
 from gps_ingest.gpx import read_gpx, sniff_gpx
 from gps_ingest.timeparse import parse_instants
-from transit.errors import FormatError
+from transit.errors import FormatError, InputError
 from transit.traces import Reason, TraceSet
 
 GPX_DIR = Path(__file__).parent / "fixtures" / "gpx"
@@ -406,3 +406,8 @@ def test_21_abidjan_trace_round_trip(shared_data: Path, tmp_path: Path) -> None:
     assert [s.name for s in ts.field_stops] == waypoints.name.tolist()
     wpt_ms, _ = parse_instants(waypoints.time_utc.tolist())
     assert [s.time_ms for s in ts.field_stops] == wpt_ms.tolist()
+
+
+def test_unknown_timezone_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="unknown timezone 'Mars/Olympus'"):
+        read_gpx(io.BytesIO(b"<gpx/>"), source="x", timezone="Mars/Olympus")
