@@ -197,13 +197,13 @@ def _fixes(r: GpxState) -> Positionfixes:
     from_hdop = np.isnan(accuracy_m) & ~np.isnan(hdop)
     accuracy_m[from_hdop] = hdop[from_hdop] * np.float32(r.hdop_factor_m)
     return Positionfixes.from_columns(
-        trace_index=points.column("trace").astype(np.int32),
-        time_ms=points.column("time_ms").astype(np.int64),
-        lat=points.column("lat").astype(np.float64),
-        lon=points.column("lon").astype(np.float64),
-        accuracy_m=accuracy_m.astype(np.float32),
-        speed_mps=points.column("speed_mps").astype(np.float32),
-        altitude_m=points.column("altitude_m").astype(np.float32),
+        trace_index=points.column("trace").astype(np.int32, copy=False),
+        time_ms=points.column("time_ms").astype(np.int64, copy=False),
+        lat=points.column("lat").astype(np.float64, copy=False),
+        lon=points.column("lon").astype(np.float64, copy=False),
+        accuracy_m=accuracy_m.astype(np.float32, copy=False),
+        speed_mps=points.column("speed_mps").astype(np.float32, copy=False),
+        altitude_m=points.column("altitude_m").astype(np.float32, copy=False),
     )
 
 
