@@ -117,12 +117,14 @@ def run_worker(
     request: dict[str, Any],
     *,
     timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], int, str]:
     """Run ``script`` with ``python`` (a peer venv), passing ``request`` as a JSON file.
 
     The worker prints one JSON object per line on stdout; lines that are not JSON are
     ignored. Returns ``(records, returncode, stderr_tail)`` so callers can resume after
     a crash (a negative return code means the worker died on a signal, e.g. a Rust abort).
+    ``env`` adds environment variables (e.g. ``RAYON_NUM_THREADS``) to the worker's.
     """
     with tempfile.TemporaryDirectory(prefix="peer-") as tmp:
         req_path = Path(tmp) / "request.json"
@@ -131,6 +133,7 @@ def run_worker(
             proc = subprocess.run(
                 [str(python), str(script), str(req_path)],
                 capture_output=True, text=True, timeout=timeout_s, check=False,
+                env={**os.environ, **(env or {})},
             )
             stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
         except subprocess.TimeoutExpired as exc:

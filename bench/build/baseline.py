@@ -29,6 +29,7 @@ CLI::
 
     .venv/bin/python -m bench.build.baseline            # the 4-trace sample
     .venv/bin/python -m bench.build.baseline --full     # all 762 traces (2.5 M points)
+    .venv/bin/python -m bench.build.baseline --full --json --save bench/results/build/baseline.csv
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import json
 import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -53,8 +55,9 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_trackintel_worker.py"
 ABIDJAN_TRACES = SHARED_DATA / "abidjan-gps-traces"
 ABIDJAN_GTFS = SHARED_DATA / "abidjan-gtfs" / "gtfs.zip"
-#: Waypoint names the field team pressed at a stop (compared case-insensitively).
-STOP_WAYPOINT_NAMES = ("arrêt", "arrêt de bus")
+#: Waypoints the field team pressed at a stop: names starting with this, accents and case
+#: folded (``Arrêt``, ``Arrêt de Bus``, ``arrêt :siporex``, ``Arret``...).
+STOP_WAYPOINT_PREFIX = "arret"
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,21 @@ def baseline_stops(
     return run_baseline(trackpoints, params, trace_ids=trace_ids).stops_latlon
 
 
+def _fold(text: str) -> str:
+    """Lower case without accents: ``"Arrêt de Bus"`` -> ``"arret de bus"``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+
+
 def read_stop_waypoints(waypoints_csv: Path, trace_ids: Iterable[int] | None = None
                         ) -> np.ndarray:
-    """(lat, lon) of the field team's stop buttons (``Arrêt`` / ``Arrêt de Bus``)."""
+    """(lat, lon) of the field team's stop buttons: names starting ``Arrêt`` / ``Arret``.
+
+    That is ``Arrêt`` (1,662), ``Arrêt de Bus`` (708), ``arrêt :<stop name>``, ``Arret``...:
+    3,959 of the 22,973 Abidjan waypoints, the same rule as ``bench.build.abidjan``.
+    """
     wp = pd.read_csv(waypoints_csv, dtype={"name": str}, keep_default_na=False)
-    names = wp["name"].str.strip().str.lower()
-    keep = names.isin(STOP_WAYPOINT_NAMES)
+    keep = wp["name"].map(_fold).str.startswith(STOP_WAYPOINT_PREFIX)
     if trace_ids is not None:
         keep &= wp["trace_id"].isin(list(trace_ids))
     return wp.loc[keep, ["lat", "lon"]].to_numpy(dtype=np.float64)
@@ -198,7 +210,7 @@ def evaluate_abidjan(
 ) -> dict[str, float]:
     """Score predicted stops on Abidjan: recall of stop waypoints, precision vs GTFS stops.
 
-    recall = share of ``Arrêt``/``Arrêt de Bus`` waypoints (of the given traces) with a
+    recall = share of ``Arrêt...`` stop waypoints (of the given traces) with a
     predicted stop within ``radius_m``; precision = share of predicted stops within
     ``radius_m`` of an Abidjan GTFS stop (the 2020-11 feed, mapped from these traces);
     f1 = harmonic mean of the two.
@@ -227,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                                 description="trackintel stay points + DBSCAN stop baseline")
     p.add_argument("--full", action="store_true", help="all 762 traces (trackpoints.zip)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--save", type=Path, help="write the baseline's stops (lat, lon) to this CSV")
     args = p.parse_args(argv)
     if args.full:
         src, wp = ABIDJAN_TRACES / "trackpoints.zip", ABIDJAN_TRACES / "waypoints.csv"
@@ -237,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                    ABIDJAN_TRACES / "sample_waypoints.csv")
         trace_ids = sorted(pd.read_csv(src, usecols=["trace_id"])["trace_id"].unique())
     res = run_baseline(src)
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(res.stops_latlon, columns=["lat", "lon"]).assign(
+            n_staypoints=res.n_staypoints_per_stop).to_csv(args.save, index=False)
     scores = evaluate_abidjan(res.stops_latlon, trace_ids=trace_ids, waypoints_csv=wp)
     figures = {"input": str(src), "n_traces": len(trace_ids),
                "n_positionfixes": res.n_positionfixes, "n_staypoints": res.n_staypoints,
@@ -250,9 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trackintel baseline on {src.name}: {len(trace_ids)} traces, "
           f"{res.n_positionfixes:,} positionfixes")
     print(f"  stay points {res.n_staypoints:,} -> stops {int(scores['n_predicted']):,}")
-    print(f"  recall    {scores['recall']:.3f}  ({int(scores['n_stop_waypoints'])} stop "
-          f"waypoints within 30 m of a predicted stop)")
-    print(f"  precision {scores['precision']:.3f}  (predicted stops within 30 m of one of "
+    print(f"  recall    {scores['recall']:.3f}  (share of {int(scores['n_stop_waypoints'])} "
+          f"stop waypoints within 30 m of a predicted stop)")
+    print(f"  precision {scores['precision']:.3f}  (share of predicted stops within 30 m of one of "
           f"{int(scores['n_gtfs_stops'])} GTFS stops)")
     print(f"  f1        {scores['f1']:.3f}")
     print(f"  runtime   {res.runtime_s:.1f} s (imports {res.timings_s['import_s']:.1f}, read "

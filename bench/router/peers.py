@@ -204,14 +204,16 @@ def _ferrobus_request(feed_dir: Path, osm_pbf: Path, date: dt.date | None, walk:
 
 
 def _run_resumable(python: Path, script: Path, request: dict[str, Any], n: int,
-                   timeout_s: float | None) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+                   timeout_s: float | None, threads: int | None = None,
+                   ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     """Run a worker over ``n`` queries; on a crash, record it and restart after that query."""
     results: dict[int, dict[str, Any]] = {}
     events: dict[str, Any] = {}
     start = 0
     while start < n:
         request["start"] = start
-        records, code, err = run_worker(python, script, request, timeout_s=timeout_s)
+        env = None if threads is None else {"RAYON_NUM_THREADS": str(threads)}
+        records, code, err = run_worker(python, script, request, timeout_s=timeout_s, env=env)
         for rec in records:
             if "event" in rec:
                 events.setdefault(rec["event"], rec)
@@ -241,6 +243,7 @@ def run_ferrobus(
     walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
+    threads: int | None = None,
     timeout_s: float | None = 1800,
 ) -> PeerResult:
     """Run ferrobus ``find_route`` on each query (see the module docstring for semantics).
@@ -262,6 +265,9 @@ def run_ferrobus(
     max_nearest_stops
         Stops each TransitPoint keeps (ferrobus's default 10; only the nearest is used by
         ``find_route``).
+    threads
+        ``RAYON_NUM_THREADS`` for ferrobus (its model build and batch calls are parallel);
+        None leaves rayon's default (all CPUs).
     timeout_s
         Kill a worker that runs longer than this, seconds.
     """
@@ -277,7 +283,8 @@ def run_ferrobus(
                             max_nearest_stops, {s: coords[s] for s in needed})
     req["command"] = "route"
     req["queries"] = [[o, d, int(t)] for o, d, t in queries]
-    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(queries), timeout_s)
+    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(queries), timeout_s,
+                                     threads)
     rows = [results.get(i, {"error": "not run"}) for i in range(len(queries))]
     return PeerResult(
         peer="ferrobus",
@@ -303,6 +310,7 @@ def run_ferrobus_one_to_all(
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
     return_arrivals: bool = False,
+    threads: int | None = None,
     timeout_s: float | None = 1800,
 ) -> OneToAllResult:
     """ferrobus ``find_routes_one_to_many`` from each origin stop to every stop of the feed.
@@ -320,7 +328,8 @@ def run_ferrobus_one_to_all(
     req["command"] = "one_to_all"
     req["return_arrivals"] = return_arrivals
     req["queries"] = [[o, int(t)] for o, t in origins]
-    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(origins), timeout_s)
+    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(origins), timeout_s,
+                                     threads)
     rows = [results.get(i, {"error": "not run"}) for i in range(len(origins))]
     return OneToAllResult(
         peer="ferrobus",
@@ -344,6 +353,7 @@ def run_ferrobus_range(
     walk: WalkRules | Any | None = None,
     max_transfers: int = DEFAULT_MAX_TRANSFERS,
     max_nearest_stops: int = 10,
+    threads: int | None = None,
     timeout_s: float | None = 1800,
 ) -> PeerResult:
     """ferrobus ``range_multimodal_routing`` (rRAPTOR) per ``(origin, dest, from_s, to_s)``.
@@ -362,7 +372,8 @@ def run_ferrobus_range(
                             max_nearest_stops, {s: coords[s] for s in needed if s in coords})
     req["command"] = "range"
     req["queries"] = [[o, d, int(a), int(b)] for o, d, a, b in queries]
-    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(queries), timeout_s)
+    results, events = _run_resumable(python, FERROBUS_WORKER, req, len(queries), timeout_s,
+                                     threads)
     rows = [results.get(i, {"error": "not run"}) for i in range(len(queries))]
     return PeerResult(
         peer="ferrobus-range",
@@ -532,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--range", type=int, default=0, help="60-min range queries (ferrobus)")
     p.add_argument("--check-walk", action="store_true",
                    help="compare ferrobus walk-only times with ours on nearby stop pairs")
+    p.add_argument("--threads", type=int, default=None,
+                   help="RAYON_NUM_THREADS for ferrobus (default: rayon's, all CPUs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-transfers", type=int, default=DEFAULT_MAX_TRANSFERS)
     args = p.parse_args(argv)
@@ -550,19 +563,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{_fmt(res.p90_ms):>10}{_fmt(res.build_s):>10}")
 
     fb = run_ferrobus(feed.dir_path, feed.osm_pbf, queries, feed.service_date,
-                      walk=feed.walk, max_transfers=args.max_transfers)
+                      walk=feed.walk, max_transfers=args.max_transfers, threads=args.threads)
     row("ferrobus one-to-one", fb, len(queries), fb.n_reached, fb.n_failed)
     if args.one_to_all:
         origins = [(o, t) for o, _, t in queries[: args.one_to_all]]
         ota = run_ferrobus_one_to_all(feed.dir_path, feed.osm_pbf, origins, feed.service_date,
-                                      walk=feed.walk, max_transfers=args.max_transfers)
+                                      walk=feed.walk, max_transfers=args.max_transfers,
+                                      threads=args.threads)
         failed = sum(e is not None for e in ota.errors)
         reached = int(np.median([r for r in ota.n_reached if r is not None] or [0]))
         row("ferrobus one-to-all", ota, len(origins), reached, failed)
     if args.range:
         rq = [(o, d, t, t + 3600) for o, d, t in queries[: args.range]]
         rr = run_ferrobus_range(feed.dir_path, feed.osm_pbf, rq, feed.service_date,
-                                walk=feed.walk, max_transfers=args.max_transfers)
+                                walk=feed.walk, max_transfers=args.max_transfers,
+                                threads=args.threads)
         ok = sum(m is not None for m in rr.extra["median_travel_s"])
         row("ferrobus range 60 min", rr, len(rq), ok, rr.n_failed)
     if args.pyraptor_queries:
