@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
 
@@ -25,7 +26,7 @@ from api.timetables import TimetableHolder
 from gps_ingest.timeparse import check_timezone
 from transit.errors import InputError
 
-__all__ = ["Caller", "EngineDep", "Services", "ServicesDep", "SettingsDep", "require"]
+__all__ = ["Caller", "EngineDep", "RowId", "Services", "ServicesDep", "SettingsDep", "require"]
 
 
 @dataclass
@@ -173,3 +174,7 @@ def check_zone(name: str, where: str = "timezone") -> str:
     except OSError:
         raise InputError(f"unknown timezone {name!r}", where=where,
                          fix="give an IANA name such as Africa/Nairobi or UTC") from None
+
+
+#: A row id in a path (ids are positive 32-bit integers in every backend).
+RowId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1, description="Id (1 or more)")]

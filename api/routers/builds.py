@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from api.deps import AdminCaller, PlannerCaller, ServicesDep, check_zone
+from api.deps import AdminCaller, PlannerCaller, RowId, ServicesDep, check_zone
 from api.problems import PROBLEM_JSON
 from api.schemas import BuildOut, BuildRequest
 from api.store import builds as repo
@@ -46,7 +46,7 @@ def list_builds(services: ServicesDep, caller: PlannerCaller) -> list[BuildOut]:
 
 @router.get("/builds/{build_id}", response_model=BuildOut,
             responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such build"}})
-def get_build(build_id: int, services: ServicesDep, caller: PlannerCaller) -> BuildOut:
+def get_build(build_id: RowId, services: ServicesDep, caller: PlannerCaller) -> BuildOut:
     """A build's status, stage, progress (0..1), report and validation findings."""
     with services.engine.connect() as conn:
         return _out(repo.get_build(conn, build_id))

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
 
-from api.deps import AdminCaller, FeedCaller, ServicesDep
+from api.deps import AdminCaller, FeedCaller, RowId, ServicesDep
 from api.problems import PROBLEM_JSON
 from api.schemas import FeedOut
 from api.store import feeds as repo
@@ -87,7 +87,7 @@ def latest_zip(services: ServicesDep, request: Request, caller: FeedCaller) -> R
 
 
 @router.get("/feeds/{version}.zip", response_class=Response, responses=_ZIP)
-def version_zip(version: int, services: ServicesDep, request: Request,
+def version_zip(version: RowId, services: ServicesDep, request: Request,
                 caller: FeedCaller) -> Response:
     """Feed ``version`` (versions count up from 1)."""
     with services.engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AdminCaller, ServicesDep
+from api.deps import AdminCaller, RowId, ServicesDep
 from api.problems import PROBLEM_JSON
 from api.schemas import KeyCreate, KeyCreated, KeyOut
 from api.store import keys as repo
@@ -35,7 +35,7 @@ def list_keys(services: ServicesDep, caller: AdminCaller) -> list[KeyOut]:
 
 @router.delete("/keys/{key_id}", status_code=204,
                responses={404: {"content": {PROBLEM_JSON: {}}}})
-def revoke_key(key_id: int, services: ServicesDep, caller: AdminCaller) -> None:
+def revoke_key(key_id: RowId, services: ServicesDep, caller: AdminCaller) -> None:
     """Revoke a key at once (it stays listed, with ``revoked_at``)."""
     with services.engine.begin() as conn:
         repo.revoke_key(conn, key_id)

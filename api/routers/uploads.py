@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
-from api.deps import AdminCaller, Caller, EngineDep, FieldCaller, SettingsDep, check_zone
+from api.deps import AdminCaller, Caller, EngineDep, FieldCaller, RowId, SettingsDep, check_zone
 from api.deps import require_with_query_key as _query_key
 from api.ingest import IngestResult, ingest_stream
 from api.problems import PROBLEM_JSON, problem_response
@@ -112,13 +112,13 @@ def list_uploads(engine: EngineDep, caller: AdminCaller) -> list[UploadOut]:
 
 @router.get("/uploads/{upload_id}", response_model=UploadOut,
             responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such upload"}})
-def get_upload(upload_id: int, engine: EngineDep, caller: FieldCaller) -> UploadOut:
+def get_upload(upload_id: RowId, engine: EngineDep, caller: FieldCaller) -> UploadOut:
     """One upload's status, counts and rejected rows."""
     return _out(engine, upload_id)
 
 
 @router.get("/uploads/{upload_id}/traces", response_model=list[TraceOut])
-def upload_traces(upload_id: int, engine: EngineDep, caller: AdminCaller) -> list[TraceOut]:
+def upload_traces(upload_id: RowId, engine: EngineDep, caller: AdminCaller) -> list[TraceOut]:
     """The traces of an upload with their device ids (admin only)."""
     with engine.connect() as conn:
         repo.get_upload(conn, upload_id)
@@ -128,7 +128,7 @@ def upload_traces(upload_id: int, engine: EngineDep, caller: AdminCaller) -> lis
 
 @router.get("/uploads/{upload_id}/raw", response_class=StreamingResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def upload_raw(upload_id: int, engine: EngineDep, caller: AdminCaller) -> StreamingResponse:
+def upload_raw(upload_id: RowId, engine: EngineDep, caller: AdminCaller) -> StreamingResponse:
     """The raw bytes of an upload, as received (admin only: they are personal data)."""
     with engine.connect() as conn:
         record = repo.get_upload(conn, upload_id)
