@@ -101,6 +101,8 @@ def test_random_feeds_match_dijkstra_and_connection_scan(tables: dict[str, pd.Da
     egress = ref.within(coords, *coords[d], tt.walk)
     expected = ref.dijkstra_arrival(vehicles, walks, access, egress, depart)
     assert ref.scan_arrival(vehicles, walks, access, egress, depart) == expected
+    if vehicles:
+        assert ref.CompiledScan(vehicles, walks).arrival(access, egress, depart) == expected
     a_stops = np.asarray([tt.stop_for_id(s) for s in access], np.int32)
     e_stops = np.asarray([tt.stop_for_id(s) for s in egress], np.int32)
     got = run_raptor(tt, state, a_stops, np.asarray(list(access.values()), np.int32),
