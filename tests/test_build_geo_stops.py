@@ -114,3 +114,15 @@ def test_09_opposite_directions_make_separate_stops() -> None:
             k = int(np.argmin(dist))
             assert dist[k] < 10.0
             assert cand.n_dwells[k] == 3
+
+
+def test_10_close_parts_of_one_stop_merge_but_opposite_sides_do_not() -> None:
+    from transit.stops import merge_close_stops
+
+    # A (5 dwells) and B (2) 30 m apart heading east: B joins A; C faces west 5 m from A:
+    # stays; D 100 m east: stays; E has weight -1 (filtered out): takes no part
+    x = np.array([0.0, 30.0, 0.0, 100.0, 10.0])
+    y = np.array([0.0, 0.0, 5.0, 0.0, 0.0])
+    h = np.array([90.0, 95.0, 270.0, 90.0, 90.0])
+    w = np.array([5, 2, 1, 1, -1])
+    assert merge_close_stops(x, y, h, w, radius_m=40.0).tolist() == [0, 0, 2, 3, -1]

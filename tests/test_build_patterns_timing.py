@@ -152,3 +152,27 @@ def test_11_frequencies_csv_by_band_and_by_period() -> None:
 def test_12_bad_frequencies_say_where_and_how(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_frequencies(text, DEFAULT_TIME_BANDS)
+
+
+def test_13_densify_fills_the_path_but_not_gaps_or_segment_joins() -> None:
+    from transit.patterns import densify
+
+    # segment 0: 0 -> 100 m in 10 s, then a 300 s gap to 130 m; segment 1: one fix
+    x = np.array([0.0, 100.0, 130.0, 500.0])
+    y = np.zeros(4)
+    t = np.array([0, 10_000, 310_000, 320_000], np.int64)
+    dx, _, dt, dbounds, pos = densify(x, y, t, np.array([0, 3, 4], np.int64), step_m=25.0)
+    assert dx.tolist() == [0.0, 25.0, 50.0, 75.0, 100.0, 130.0, 500.0]
+    assert dt.tolist() == [0, 2500, 5000, 7500, 10_000, 310_000, 320_000]
+    assert pos.tolist() == [0, 4, 5, 6]
+    assert dbounds.tolist() == [0, 6, 7]
+
+
+def test_14_sparse_fixes_still_serve_the_stop_they_pass() -> None:
+    # fixes 120 m apart (15 s at 8 m/s): none within 30 m of the stop at x=60 m, y=5 m
+    x = np.array([0.0, 120.0, 240.0])
+    visits = match_segments_to_stops(
+        x, np.zeros(3), np.array([0, 15_000, 30_000], np.int64), np.array([0, 3], np.int64),
+        np.array([60.0]), np.array([5.0]), np.array([90.0]))
+    assert visits[0].stop.tolist() == [0]
+    assert visits[0].center_ms.tolist() == [7_500]  # abeam of the stop half-way

@@ -83,6 +83,34 @@ def fix_headings(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
     return out
 
 
+def densify(x_m: NDArray[np.float64], y_m: NDArray[np.float64], time_ms: NDArray[np.int64],
+            bounds: NDArray[np.int64], *, step_m: float = 10.0, max_gap_s: float = 120.0,
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                       NDArray[np.int64], NDArray[np.int64]]:
+    """Points every ``step_m`` or closer along each segment's path (linear in time too).
+
+    Returns ``(x_m, y_m, time_ms, bounds, pos)`` of the dense path, where ``pos[i]`` is the
+    dense index of original fix ``i``. Steps longer than ``max_gap_s`` are not filled.
+    """
+    n = len(x_m)
+    step = np.hypot(np.diff(x_m), np.diff(y_m))
+    same_seg = np.ones(max(n - 1, 0), bool)
+    inner = bounds[1:-1]
+    same_seg[inner[(inner > 0) & (inner < n)] - 1] = False
+    fill = same_seg & (np.diff(time_ms) <= max_gap_s * 1000)
+    parts = np.where(fill, np.maximum(np.ceil(step / step_m), 1), 1).astype(np.int64)
+    count = np.concatenate([parts, [1]]) if n else np.zeros(0, np.int64)
+    pos = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    src = np.repeat(np.arange(n), count)
+    frac = (np.arange(len(src)) - pos[src]) / count[src]
+    nxt = np.minimum(src + 1, n - 1)
+    dx = x_m[src] + frac * (x_m[nxt] - x_m[src])
+    dy = y_m[src] + frac * (y_m[nxt] - y_m[src])
+    dt = (time_ms[src] + frac * (time_ms[nxt] - time_ms[src])).astype(np.int64)
+    dbounds = np.concatenate([pos, [len(src)]])[np.minimum(bounds, n)]
+    return dx, dy, dt, dbounds.astype(np.int64), pos
+
+
 def match_segments_to_stops(
     x_m: NDArray[np.float64],
     y_m: NDArray[np.float64],
@@ -96,6 +124,8 @@ def match_segments_to_stops(
     radius_m: float = 30.0,
     max_heading_diff_deg: float = 60.0,
     repeat_window_s: float = 180.0,
+    densify_step_m: float = 10.0,
+    densify_max_gap_s: float = 120.0,
 ) -> list[SegmentVisits]:
     """The stops every segment served, in time order.
 
@@ -117,31 +147,39 @@ def match_segments_to_stops(
         Largest difference between the fix's and the stop's direction of travel.
     repeat_window_s
         A stop seen again within this time (s) is the same visit (noise near two stops).
+    densify_step_m, densify_max_gap_s
+        The path between two fixes is matched too, as points this far apart (m), unless
+        the fixes are more than ``densify_max_gap_s`` (s) apart (a gap: unknown path).
     """
     n_seg = len(bounds) - 1
     if len(stop_x_m) == 0 or len(x_m) == 0:
         empty = SegmentVisits(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
                               np.zeros(0, np.int64))
         return [empty] * n_seg
-    heading = fix_headings(x_m, y_m, bounds)
+    # match on the path, not only on the fixes: a vehicle sampled every 15 s moves ~100 m
+    # between fixes and may pass a stop with no fix near it
+    dx, dy, dt, dbounds, pos = densify(x_m, y_m, time_ms, bounds, step_m=densify_step_m,
+                                       max_gap_s=densify_max_gap_s)
+    heading = fix_headings(dx, dy, dbounds)
     k = min(4, len(stop_x_m))
     dist, nb = cKDTree(np.c_[stop_x_m, stop_y_m]).query(
-        np.c_[x_m, y_m], k=k, distance_upper_bound=radius_m, workers=-1)
-    dist, nb = dist.reshape(len(x_m), k), nb.reshape(len(x_m), k)
-    dwell_credit = np.zeros(len(x_m))
-    dwell_stop = np.full(len(x_m), -1, np.int64)
-    dwell_mid_ms = np.zeros(len(x_m))
+        np.c_[dx, dy], k=k, distance_upper_bound=radius_m, workers=-1)
+    dist, nb = dist.reshape(len(dx), k), nb.reshape(len(dx), k)
+    dwell_credit = np.zeros(len(dx))
+    dwell_stop = np.full(len(dx), -1, np.int64)
+    dwell_mid_ms = np.zeros(len(dx))
     for at_stop, a, b, seconds, mid_ms in dwell_fix_ranges:
         if at_stop >= 0:
-            mid = (a + b) // 2
+            mid = int(pos[(a + b) // 2])
             dwell_credit[mid] += seconds
             dwell_stop[mid] = at_stop
             dwell_mid_ms[mid] = mid_ms
-    seg, stop, center, dwell, fix = _match_kernel(
-        dist, nb, heading, np.asarray(stop_heading_deg, float), time_ms, dwell_credit,
-        dwell_stop, dwell_mid_ms, bounds.astype(np.int64), float(max_heading_diff_deg),
-        int(repeat_window_s * 1000), x_m, y_m, np.asarray(stop_x_m, float),
+    seg, stop, center, dwell, dfix = _match_kernel(
+        dist, nb, heading, np.asarray(stop_heading_deg, float), dt, dwell_credit,
+        dwell_stop, dwell_mid_ms, dbounds, float(max_heading_diff_deg),
+        int(repeat_window_s * 1000), dx, dy, np.asarray(stop_x_m, float),
         np.asarray(stop_y_m, float))
+    fix = np.searchsorted(pos, dfix, side="right") - 1  # the fix at or before the point
     cuts = np.searchsorted(seg, np.arange(n_seg + 1))
     return [SegmentVisits(stop[a:b], center[a:b], dwell[a:b], fix[a:b])
             for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)]

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "StopCandidates",
     "cluster_stops",
     "detect_dwells",
+    "merge_close_stops",
 ]
 
 #: Field-marker texts that say "a stop is here" without naming it (lower case).
@@ -69,6 +71,9 @@ class DwellOptions:
         The direction of travel is measured between fixes this far (m) before and after.
     cluster_eps_m
         DBSCAN neighbourhood (m) for dwells of one stop.
+    merge_radius_m
+        Clusters closer than this (m) with the same direction are one stop (minibuses stop
+        a few car lengths either side of the usual place; 0 turns merging off).
     heading_scale_m
         Weight (m) of the unit heading vector in clustering: opposite directions end up
         ``2 * heading_scale_m`` apart, perpendicular ones ``1.41 *`` that.
@@ -84,6 +89,7 @@ class DwellOptions:
     max_half_gap_s: float = 10.0
     heading_reach_m: float = 40.0
     cluster_eps_m: float = 20.0
+    merge_radius_m: float = 40.0
     heading_scale_m: float = 15.0
     min_support: int = 2
 
@@ -355,6 +361,20 @@ def cluster_stops(
     feats = np.c_[dwells.x_m, dwells.y_m,
                   _heading_features(dwells.heading_deg, options.heading_scale_m)]
     raw = DBSCAN(eps=options.cluster_eps_m, min_samples=1).fit_predict(feats)
+    if options.merge_radius_m > 0:
+        # one stop split by queueing or by noise: its parts join the best-supported part
+        k0 = int(raw.max()) + 1
+        cnt = np.bincount(raw, minlength=k0)
+        mx = np.bincount(raw, dwells.x_m, k0) / cnt
+        my = np.bincount(raw, dwells.y_m, k0) / cnt
+        hsin = np.bincount(raw, np.nan_to_num(np.sin(np.radians(dwells.heading_deg))), k0)
+        hcos = np.bincount(raw, np.nan_to_num(np.cos(np.radians(dwells.heading_deg))), k0)
+        mh = np.where(np.hypot(hsin, hcos) > 0,
+                      np.degrees(np.arctan2(hsin, hcos)) % 360.0, np.nan)
+        bonus = np.bincount(raw, dwells.field.astype(float), k0) > 0
+        parent = merge_close_stops(mx, my, mh, (cnt + 1000 * bonus).astype(np.int64),
+                                   radius_m=options.merge_radius_m)
+        _, raw = np.unique(parent[raw], return_inverse=True)
     k = int(raw.max()) + 1
     cx = np.bincount(raw, dwells.x_m, k) / np.bincount(raw, minlength=k)
     cy = np.bincount(raw, dwells.y_m, k) / np.bincount(raw, minlength=k)
@@ -392,3 +412,42 @@ def cluster_stops(
     return StopCandidates(
         label=label, x_m=xs, y_m=ys, heading_deg=hs, support_traces=st, support_devices=sd,
         n_dwells=nd, median_dwell_s=md, field=np.asarray(fl, bool), name=tuple(names))
+
+
+def merge_close_stops(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
+                      heading_deg: NDArray[np.float64], weight: NDArray[np.int64], *,
+                      radius_m: float = 40.0, max_heading_diff_deg: float = 45.0,
+                      ) -> NDArray[np.int64]:
+    """Greedy merge of near-duplicate stops: the heaviest absorbs its close neighbours.
+
+    Candidates with ``weight < 0`` take no part (their parent is -1). A candidate joins the
+    heaviest already accepted one within ``radius_m`` (m) whose heading differs by at most
+    ``max_heading_diff_deg`` (unknown headings match any); ties go to the lower index.
+
+    Returns
+    -------
+    parent
+        Index of the candidate each one merges into (itself when it stays a stop).
+    """
+    n = len(x_m)
+    parent = np.full(n, -1, np.int64)
+    live = np.flatnonzero(weight >= 0)
+    if len(live) == 0:
+        return parent
+    tree = cKDTree(np.c_[x_m[live], y_m[live]])
+    order = live[np.lexsort((live, -weight[live]))]
+    for c in order.tolist():
+        if parent[c] >= 0:
+            continue
+        parent[c] = c
+        for j in tree.query_ball_point([x_m[c], y_m[c]], r=radius_m):
+            o = int(live[j])
+            if parent[o] >= 0:
+                continue
+            h1, h2 = heading_deg[c], heading_deg[o]
+            if np.isfinite(h1) and np.isfinite(h2):
+                d = abs(h1 - h2) % 360.0
+                if min(d, 360.0 - d) > max_heading_diff_deg:
+                    continue
+            parent[o] = c
+    return parent
