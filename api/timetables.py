@@ -2,10 +2,12 @@
 
 :class:`TimetableHolder` keeps one :class:`LoadedFeed` (the newest published version): its
 string tables, the default service day and the timetables built so far (one per day
-asked, a few at most). A new publication builds the new :class:`LoadedFeed` aside, then
-replaces the reference in one assignment: a query running meanwhile finishes on the old
-timetable, the next one sees the new. Router scratch space (:class:`RaptorState`) is
-pooled per timetable, one per concurrent query.
+asked, a few at most; built once per feed and day, then read back from the router's disk
+cache :mod:`gtfs_out.timetable_cache` after a restart). A new publication builds the
+new :class:`LoadedFeed` aside, then replaces the reference in one assignment: a query
+running meanwhile finishes on the old timetable, the next one sees the new. Router
+scratch space (:class:`RaptorState`) is pooled per timetable, one per concurrent query.
+Query answers are kept per feed (deterministic seeds), so a repeated question is free.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import queue
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from api.store.feeds import FeedVersion
 from gtfs_out.read import GtfsTables, read_feed
+from gtfs_out.timetable_cache import load_timetable
 from transit.errors import FeedError, InputError, NotFoundError
 from transit.gtfs_time import describe_dates, service_dates
 from transit.raptor import RaptorState
@@ -30,8 +34,12 @@ from transit.timetable import Timetable, build_timetable
 
 __all__ = ["LoadedFeed", "TimetableHolder", "check_day", "default_service_date", "feed_path"]
 
+T = TypeVar("T")
+
 #: Timetables kept per feed (one per service day asked for).
 MAX_DAYS = 4
+#: Query answers kept per feed (least recently used dropped first).
+MAX_ANSWERS = 4096
 
 
 def feed_path(data_dir: Path, sha256: str) -> Path:
@@ -73,9 +81,29 @@ class LoadedFeed:
     tables: GtfsTables
     default_date: dt.date
     service_days: frozenset[dt.date]
+    path: Path | None = None
+    cache_dir: Path | None = None
     timetables: OrderedDict[dt.date, Timetable] = field(default_factory=OrderedDict)
     states: dict[int, queue.SimpleQueue[RaptorState]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answers: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
+
+    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer to the query ``key`` on this feed, computed once and kept (LRU).
+
+        Answers are deterministic (fixed seeds), so a kept answer is the one a new
+        computation would give; a new feed version starts with none.
+        """
+        with self.lock:
+            if key in self.answers:
+                self.answers.move_to_end(key)
+                return cast(T, self.answers[key])
+        value = compute()
+        with self.lock:
+            self.answers[key] = value
+            while len(self.answers) > MAX_ANSWERS:
+                self.answers.popitem(last=False)
+        return value
 
     def timetable(self, day: dt.date | None = None) -> Timetable:
         """The timetable of ``day`` (default: :attr:`default_date`), built on first use."""
@@ -85,7 +113,10 @@ class LoadedFeed:
             if tt is not None:
                 self.timetables.move_to_end(day)
                 return tt
-        tt = build_timetable(self.tables, day, feed_sha256=self.feed.sha256)
+        if self.path is not None and self.cache_dir is not None:
+            tt = load_timetable(self.path, day, folder=self.cache_dir)[0]
+        else:
+            tt = build_timetable(self.tables, day, feed_sha256=self.feed.sha256)
         with self.lock:
             self.timetables[day] = tt
             while len(self.timetables) > MAX_DAYS:
@@ -144,7 +175,8 @@ class TimetableHolder:
         days = service_dates(tables)
         day = default_service_date(days, self.service_date)
         loaded = LoadedFeed(feed=feed, tables=tables, default_date=day,
-                            service_days=frozenset(days))
+                            service_days=frozenset(days), path=path,
+                            cache_dir=self.data_dir / "timetables")
         loaded.timetable(day)
         return loaded
 

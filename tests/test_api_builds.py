@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+import shapely.geometry
 from sqlalchemy import create_engine, text
 
 from api.jobs import run_build
@@ -198,3 +199,20 @@ def test_06_publishing_a_feed_swaps_the_timetable_queries_use(built: Built) -> N
     bad = client.post("/feeds", files={"file": ("x.zip", b"PK not a zip")}, headers=keys.admin)
     assert bad.status_code == 422
     assert client.get("/feeds", headers=keys.field).json()[0]["version"] == 2
+
+
+def test_07_isochrones_grow_with_the_threshold(built: Built) -> None:
+    client, keys, _, _ = built
+    stops = _stops(client).sort_values("stop_lon")
+    a = stops.iloc[0]
+    response = client.get("/isochrones", headers=keys.planner, params={
+        "from": f"{a.stop_lat},{a.stop_lon}", "depart": "08:00", "minutes": "20,5,10"})
+    assert response.status_code == 200, response.text
+    features = response.json()["features"]
+    assert [f["properties"]["minutes"] for f in features] == [5, 10, 20]
+    areas = [shapely.geometry.shape(f["geometry"]).area for f in features]
+    assert areas[0] < areas[1] < areas[2]
+    for bad in ({"minutes": "0"}, {"minutes": "x"}, {"from": "0,0"}):
+        params = {"from": f"{a.stop_lat},{a.stop_lon}", **bad}
+        assert client.get("/isochrones", headers=keys.planner,
+                          params=params).status_code == 400

@@ -87,9 +87,14 @@ def journeys(
     if date is not None:
         check_day(loaded, date)
     tt = loaded.timetable(date)
-    with loaded.state(tt) as state:
-        result = plan_journey(tt, a, b, depart_s, window_s=window * 60,
-                              draws=draws or settings.draws, seed=0, state=state)
-    body = result.as_dict()
-    return JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
-                      **body)  # type: ignore[arg-type]
+    n_draws = draws or settings.draws
+
+    def compute() -> JourneyOut:
+        with loaded.state(tt) as state:
+            result = plan_journey(tt, a, b, depart_s, window_s=window * 60, draws=n_draws,
+                                  seed=0, state=state)
+        return JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
+                          **result.as_dict())  # type: ignore[arg-type]
+
+    return loaded.answer(("journey", tt.service_date, a, b, depart_s, window, n_draws),
+                         compute)
