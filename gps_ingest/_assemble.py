@@ -14,12 +14,14 @@ from pathlib import PurePath
 
 import numpy as np
 
-from transit.traces import FieldStop, Positionfixes, Reason, TraceMeta
+from transit.traces import FieldStop, Positionfixes, Reason, RowRejection, TraceMeta
 
 __all__ = [
     "HDOP_TO_ACCURACY_M",
+    "MAX_DETAILED_REJECTIONS",
     "PendingStop",
     "attach_stops",
+    "cap_rejections",
     "coordinate",
     "optional_number",
     "source_key",
@@ -32,6 +34,25 @@ __all__ = [
 #: Kaplan & Hegarty, *Understanding GPS/GNSS*, 3rd ed., 2017, ch. 11). It is a convention,
 #: not a measurement: trust it only for ranking fixes, not as a true error in metres.
 HDOP_TO_ACCURACY_M = 5.0
+
+
+#: Rejections kept in detail per file (as the CSV reader does); the rest are only counted,
+#: per reason code, in ``TraceSet.rejection_overflow``, so a broken 2 GB file cannot fill
+#: memory with rejection objects.
+MAX_DETAILED_REJECTIONS = 1000
+
+
+def cap_rejections(
+    rejections: Sequence[RowRejection], overflow: dict[str, int] | None = None
+) -> tuple[list[RowRejection], dict[str, int]]:
+    """Keep the first :data:`MAX_DETAILED_REJECTIONS` rejections; count the rest by code.
+
+    ``overflow`` (counts already made elsewhere) is added to, and returned sorted by code.
+    """
+    counts = dict(overflow or {})
+    for rejection in rejections[MAX_DETAILED_REJECTIONS:]:
+        counts[rejection.reason.code] = counts.get(rejection.reason.code, 0) + 1
+    return list(rejections[:MAX_DETAILED_REJECTIONS]), dict(sorted(counts.items()))
 
 
 def coordinate(text: object) -> tuple[float, Reason]:

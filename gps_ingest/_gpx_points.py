@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from gps_ingest._assemble import MAX_DETAILED_REJECTIONS
 from gps_ingest.timeparse import parse_instants
 from transit.traces import Reason
 
@@ -158,6 +159,8 @@ class PointColumns:
     timezone: str
     rows: list[Row] = field(default_factory=list)
     chunks: list[Converted] = field(default_factory=list)
+    n_bad_kept: int = 0
+    overflow: dict[str, int] = field(default_factory=dict)  # reason code -> bad points
 
     def add(self, row: Row) -> None:
         """Add one raw row; converts the batch when it is full."""
@@ -168,7 +171,13 @@ class PointColumns:
     def flush(self) -> None:
         """Convert the buffered rows."""
         if self.rows:
-            self.chunks.append(convert_points(self.rows, self.timezone))
+            converted = convert_points(self.rows, self.timezone)
+            room = max(0, MAX_DETAILED_REJECTIONS - self.n_bad_kept)
+            for b in converted.bad[room:]:
+                self.overflow[b.reason.code] = self.overflow.get(b.reason.code, 0) + 1
+            converted.bad = converted.bad[:room]
+            self.n_bad_kept += len(converted.bad)
+            self.chunks.append(converted)
             self.rows = []
 
     def column(self, name: str) -> NDArray[np.generic]:
@@ -177,5 +186,6 @@ class PointColumns:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def bad(self) -> list[BadPoint]:
-        """The rejected points of all batches, in file order."""
+        """The rejected points kept in detail (the first ones, in file order); the others
+        are counted in :attr:`overflow`."""
         return sorted((b for c in self.chunks for b in c.bad), key=lambda b: b.seq)

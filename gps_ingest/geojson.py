@@ -50,6 +50,7 @@ from typing import BinaryIO
 from gps_ingest._assemble import (
     PendingStop,
     attach_stops,
+    cap_rejections,
     optional_number,
     source_key,
     unique_keys,
@@ -250,8 +251,9 @@ def _read_document(doc: object, source: str, timezone: str) -> TraceSet:
     traces = _metas(b)
     if stops and not traces:
         traces.append(TraceMeta(trace_key=source_key(source)))
+    kept, overflow = cap_rejections([r for _, r in rejections])
     return TraceSet(traces=traces, fixes=fixes, field_stops=attach_stops(stops, traces, fixes),
-                    rejections=[r for _, r in rejections])
+                    rejections=kept, rejection_overflow=overflow)
 
 
 def _metas(b: _Builder) -> list[TraceMeta]:

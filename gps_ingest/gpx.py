@@ -49,7 +49,13 @@ from xml.parsers import expat
 
 import numpy as np
 
-from gps_ingest._assemble import PendingStop, attach_stops, source_key, unique_keys
+from gps_ingest._assemble import (
+    PendingStop,
+    attach_stops,
+    cap_rejections,
+    source_key,
+    unique_keys,
+)
 from gps_ingest._gpx_points import NAME, convert_points
 from gps_ingest._gpx_sax import GpxState, Track, attach
 from gps_ingest.timeparse import check_timezone
@@ -172,9 +178,10 @@ def _result(r: GpxState) -> TraceSet:
         for b in r.points.bad()
     ]
     stops, stop_rejections = _waypoint_stops(r)
-    rejections.extend(stop_rejections)
+    rejections, overflow = cap_rejections(rejections + stop_rejections, r.points.overflow)
     if not len(fixes) and not stops:
-        detail = (f"; {len(rejections)} points were unreadable, the first: "
+        n_bad = len(rejections) + sum(overflow.values())
+        detail = (f"; {n_bad} points were unreadable, the first: "
                   f"{rejections[0].where}: {rejections[0].reason.code}" if rejections else "")
         raise FormatError(f"no usable track point and no waypoint{detail}",
                           where=r.source,
@@ -186,7 +193,7 @@ def _result(r: GpxState) -> TraceSet:
                                 notes=_notes(r, {}) or None))
     field_stops = attach_stops(stops, traces, fixes)
     return TraceSet(traces=traces, fixes=fixes, field_stops=field_stops,
-                    rejections=rejections)
+                    rejections=rejections, rejection_overflow=overflow)
 
 
 def _fixes(r: GpxState) -> Positionfixes:

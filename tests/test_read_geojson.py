@@ -88,6 +88,16 @@ def test_03_bad_values_are_rejected_with_the_feature_index() -> None:
     assert 91.0 in ts.fixes.lat.tolist()  # range checks belong to the cleaner
 
 
+def test_03a_rejections_beyond_the_cap_are_counted() -> None:
+    bad = [point(1, 2, time="never") for _ in range(1200)]
+    ts = read_obj(collection(point(1, 2, time=0), *bad, point(float("nan"), 2, time=1)))
+    assert len(ts.fixes) == 1
+    assert len(ts.rejections) == 1000
+    assert ts.rejections[0].where == "features[1]"
+    assert ts.rejection_overflow == {"bad_time": 200, "missing_value": 1}
+    assert ts.reason_counts() == {"bad_time": 1200, "missing_value": 1}
+
+
 def test_04_stop_rule() -> None:
     ts = read_fixture("points.geojson")
     stops = ts.field_stops

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gps_ingest._assemble import MAX_DETAILED_REJECTIONS
 from gps_ingest._gpx_points import BATCH_FIXES
 from gps_ingest.gpx import read_gpx, sniff_gpx
 from gps_ingest.timeparse import parse_instants
@@ -174,6 +175,20 @@ def test_09_bad_cells_become_rejections() -> None:
     assert "yesterday-ish" in ts.rejections[4].detail
     assert ts.reason_counts() == {"bad_number": 1, "bad_time": 1, "missing_value": 5}
     assert ts.n_accepted() == len(ts.fixes) == 13 - 7
+
+
+def test_09a_rejections_beyond_the_cap_are_counted() -> None:
+    good = '<trkpt lat="1" lon="2"><time>2020-01-01T00:00:00Z</time></trkpt>'
+    body = ("<trk><name>t</name><trkseg>" + good + '<trkpt lat="x" lon="2"/>' * 700
+            + '<trkpt lat="1" lon="2"><time>never</time></trkpt>' * 800 + "</trkseg></trk>"
+            + '<wpt lat="" lon="2"><name>w</name></wpt>')
+    ts = read_text(gpx11(body))
+    assert len(ts.fixes) == 1
+    assert len(ts.rejections) == MAX_DETAILED_REJECTIONS == 1000
+    assert ts.rejections[0].where == "trkpt 2 of track 't'"  # the first ones, in file order
+    assert ts.rejection_overflow == {"bad_time": 500, "missing_value": 1}
+    assert ts.reason_counts() == {"bad_number": 700, "bad_time": 800, "missing_value": 1}
+    assert ts.n_rejected() == 1501
 
 
 def test_10_latitude_91_is_kept_for_the_cleaner() -> None:
