@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from gtfs_out.simulate_io import simulate_feed
 from gtfs_out.validate import EXIT_ERRORS, EXIT_OK, validate_feed
 from transit.errors import InputError
 from transit.evaluate import evaluate_network
+from transit.simulate import SimConfig
 
 _console = Console()
 
@@ -82,6 +84,18 @@ def _parse_date(text: str | None) -> date | None:
                          fix="write it as YYYY-MM-DD") from None
 
 
+def _span(text: str, option: str, minimum: float) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{text!r} is not a range", where=option,
+                         fix="write two numbers: LOW,HIGH (e.g. 1,15)") from None
+    if not minimum <= low <= high:
+        raise InputError(f"{text!r} is not a range from {minimum:g} up", where=option,
+                         fix="write LOW,HIGH with LOW <= HIGH")
+    return low, high
+
+
 def simulate(
     feed: Annotated[Path, typer.Argument(help="GTFS zip or folder with shapes (e.g. Nairobi)")],
     out: Annotated[Path, typer.Option("--out", help="Folder for traces.csv and the truth")],
@@ -91,10 +105,16 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same output)")] = 0,
     on_date: Annotated[str | None, typer.Option(
         "--date", help="Service date YYYY-MM-DD (default: first Tuesday of the feed)")] = None,
+    sampling_s: Annotated[str, typer.Option(
+        help="Range of phone sampling intervals, seconds (one draw per device)")] = "1,15",
+    noise_m: Annotated[str, typer.Option(
+        help="Range of phone GPS noise (RMS), metres (one draw per device)")] = "5,25",
 ) -> None:
     """Ride vehicles along a feed's shapes; write phone-like traces and the ground truth."""
     if routes is not None and routes < 1:
         raise InputError("--routes must be at least 1", fix="give --routes 25, for example")
+    config = replace(SimConfig(), sampling_s=_span(sampling_s, "--sampling-s", 0.1),
+                     noise_m=_span(noise_m, "--noise-m", 0.0))
     with Progress(TextColumn("simulating rides"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True),
                   transient=True) as bar:
@@ -105,7 +125,7 @@ def simulate(
 
         result, paths = simulate_feed(feed, out, n_routes=routes, rides_per_direction=rides,
                                       seed=seed, service_date=_parse_date(on_date),
-                                      progress=tick)
+                                      config=config, progress=tick)
     n_fixes = sum(len(t.time_s) for t in result.traces)
     n_routes = len({r.route_id for r in result.rides})
     typer.echo(f"simulated {len(result.traces):,} traces ({n_fixes:,} positionfixes) on "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -69,19 +70,27 @@ def test_bad_tool_and_date_are_input_errors(app: typer.Typer, feed: Path,
     result = runner.invoke(app, ["simulate", str(feed), "--out", str(tmp_path / "o"),
                                  "--date", "5 Nov"])
     assert isinstance(result.exception, InputError)
+    result = runner.invoke(app, ["simulate", str(feed), "--out", str(tmp_path / "o"),
+                                 "--sampling-s", "15,1"])
+    assert isinstance(result.exception, InputError)
+    assert "--sampling-s" in str(result.exception)
 
 
 def test_simulate_then_evaluate_truth_against_itself(app: typer.Typer, feed: Path,
                                                      tmp_path: Path) -> None:
     out = tmp_path / "sim"
     result = runner.invoke(app, ["simulate", str(feed), "--out", str(out), "--rides", "2",
-                                 "--seed", "3", "--date", "2026-03-03"])
+                                 "--seed", "3", "--date", "2026-03-03", "--sampling-s", "5,5"])
     assert result.exit_code == 0, result.output
     assert "simulated 4 traces" in result.output
     header = (out / "traces.csv").read_text().splitlines()[0]
     assert header == "trace_id,device_id,time_utc,lat,lon,speed_mps,accuracy_m,route"
     assert (out / "traces.csv").read_text().splitlines()[1].split(",")[2].startswith(
         "2026-03-03T0")  # Nairobi is UTC+3: 07:00-16:00 local is 04:00-13:00 UTC
+    times = [line.split(",")[2] for line in (out / "traces.csv").read_text().splitlines()[1:4]]
+    steps = np.diff([np.datetime64(t.rstrip("Z")).astype("datetime64[ms]").astype(float)
+                     for t in times])
+    assert np.all((steps >= 4750) & (steps <= 5250))  # 5 s sampling, +-5 % jitter
     truth = json.loads((out / "truth.json").read_text())
     assert truth["n_traces"] == 4
     assert {p["pattern_id"] for p in truth["patterns"]} == {"p33_0", "p33_1"}
