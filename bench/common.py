@@ -43,7 +43,7 @@ EARTH_RADIUS_M = 6_371_008.8
 PEER_VENVS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ferrobus": ("venv", ("ferrobus==0.2.1", "osmium")),
     "pyraptor": ("venv-pyraptor", ("pyraptor==1.3.10", "numpy<2", "attrs")),
-    "trackintel": ("venv-trackintel", ("trackintel", "scikit-learn")),
+    "trackintel": ("venv-trackintel", ("trackintel==1.4.2", "scikit-learn")),
 }
 
 
