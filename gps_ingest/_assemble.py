@@ -17,12 +17,14 @@ import numpy as np
 from transit.traces import FieldStop, Positionfixes, Reason, RowRejection, TraceMeta
 
 __all__ = [
+    "DEFAULT_TRACK_NAMES",
     "HDOP_TO_ACCURACY_M",
     "MAX_DETAILED_REJECTIONS",
     "PendingStop",
     "attach_stops",
     "cap_rejections",
     "coordinate",
+    "is_default_name",
     "optional_number",
     "source_key",
     "unique_keys",
@@ -93,6 +95,15 @@ def optional_number(text: object) -> float:
     except ValueError:
         return math.nan
     return value if math.isfinite(value) else math.nan
+
+
+#: Track names apps give every track (lower-case prefixes): they identify nothing.
+DEFAULT_TRACK_NAMES = ("tracked with osmtracker",)
+
+
+def is_default_name(name: str) -> bool:
+    """True for a name an app gives every track (OSMTracker's "Tracked with OSMTracker...")."""
+    return name.strip().lower().startswith(DEFAULT_TRACK_NAMES)
 
 
 def source_key(source: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xml.parsers import expat
 
-from gps_ingest._assemble import HDOP_TO_ACCURACY_M
+from gps_ingest._assemble import HDOP_TO_ACCURACY_M, is_default_name
 from gps_ingest._gpx_points import (
     ACCURACY,
     ELE,
@@ -49,8 +49,10 @@ class Track:
         self.n_points = 0
         self.text: dict[str, str] = {}
 
-    def label(self) -> str:
-        return self.text.get("name", "").strip() or f"{self.kind}-{self.number}"
+    def name(self) -> str | None:
+        """The ``<name>`` when it names this trace, None when absent or an app's default."""
+        name = self.text.get("name", "").strip()
+        return None if not name or is_default_name(name) else name
 
 
 class _Slots(dict[str, int]):

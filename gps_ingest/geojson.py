@@ -15,8 +15,9 @@ What becomes what
 * **LineString, MultiLineString or MultiPoint with per-vertex times** in ``coordTimes`` or
   ``times`` (the togeojson / Strava layout; nested lists for MultiLineString, or one flat
   list over all its vertices): one trace per feature, keyed by its trace-id property
-  (features and points sharing one are merged), else its ``name``/``title`` property or
-  the feature ``id``, else ``feature-<i>``; repeated keys get ``#2``... Per-vertex
+  (features and points sharing one are merged), else its ``name``/``title`` property (not
+  an app's default such as OSMTracker's) or the feature ``id``, else the file's stem, or
+  ``<stem> feature-<i>`` when several lines are unnamed; repeated keys get ``#2``... Per-vertex
   ``speed``/``accuracy``/``ele`` lists of the same length are used too. A times list whose
   length does not match the vertices rejects the whole feature.
 * **Field stop**: a Point that is *marked* as a stop — a truthy ``stop``/``is_stop``/
@@ -51,6 +52,7 @@ from gps_ingest._assemble import (
     PendingStop,
     attach_stops,
     cap_rejections,
+    is_default_name,
     optional_number,
     source_key,
     unique_keys,
@@ -203,7 +205,8 @@ class _Builder:
     def __init__(self, source: str, timezone: str) -> None:
         self.source = source
         self.rows = FixRows(timezone)
-        self.labels: list[str] = []
+        self.labels: list[str | None] = []  # None: unnamed line, keyed from the source
+        self.fallbacks: list[str] = []  # "feature-<i>" of each trace's first feature
         self.props: list[dict[str, object]] = []  # properties of each trace's first feature
         self.groups: dict[str, int] = {}  # trace-id property value or "" -> trace index
         self.stops: list[tuple[int, PendingStop, str | None]] = []  # (feature, stop, group)
@@ -212,12 +215,14 @@ class _Builder:
         self.skipped = 0
         self.lines_have_times = False  # then named Points without a trace id are waypoints
 
-    def trace_for(self, group: str | None, label: str, props: dict[str, object]) -> int:
+    def trace_for(self, group: str | None, label: str | None, props: dict[str, object],
+                  fallback: str = "") -> int:
         """The trace index for a group key (shared), or a new trace when ``group`` is None."""
         if group is not None and group in self.groups:
             return self.groups[group]
         index = len(self.labels)
         self.labels.append(label)
+        self.fallbacks.append(fallback)
         self.props.append(props)
         if group is not None:
             self.groups[group] = index
@@ -257,7 +262,10 @@ def _read_document(doc: object, source: str, timezone: str) -> TraceSet:
 
 
 def _metas(b: _Builder) -> list[TraceMeta]:
-    keys = unique_keys(b.labels)
+    stem = source_key(b.source)
+    unnamed = b.labels.count(None)
+    keys = unique_keys([label or (stem if unnamed == 1 else f"{stem} {fallback}")
+                        for label, fallback in zip(b.labels, b.fallbacks, strict=True)])
     return [
         TraceMeta(trace_key=key,
                   device_id=text_value(lookup(props, DEVICE_KEYS)),
@@ -289,8 +297,10 @@ def _read_feature(b: _Builder, i: int, feature: object) -> None:
         if parts is None or times is None:
             b.skipped += 1
             return
-        label = (group or text_value(lookup(props, NAME_KEYS)) or text_value(feature.get("id"))
-                 or f"feature-{i}")
+        name = text_value(lookup(props, NAME_KEYS))
+        if name is not None and is_default_name(name):
+            name = None
+        label = group or name or text_value(feature.get("id"))
         _read_line(b, i, parts, times, props, group, label)
         return
     b.skipped += 1
@@ -328,7 +338,7 @@ def _read_point(b: _Builder, i: int, coords: object, props: dict[str, object],
 
 
 def _read_line(b: _Builder, i: int, parts: list[list[object]], times: object,
-               props: dict[str, object], group: str | None, label: str) -> None:
+               props: dict[str, object], group: str | None, label: str | None) -> None:
     vertices = [v for part in parts for v in part]
     flat_times = _flatten_times(times, parts)
     if flat_times is None:
@@ -336,7 +346,7 @@ def _read_line(b: _Builder, i: int, parts: list[list[object]], times: object,
         b.reject(i, Reason.MISSING_VALUE,
                  f"{n} per-vertex times for {len(vertices)} vertices")
         return
-    trace = b.trace_for(group, label, props)
+    trace = b.trace_for(group, label, props, fallback=f"feature-{i}")
     n = len(vertices)
     extras = {
         "accuracy_m": per_vertex(props, ("accuracy_m", "accuracy", "accuracies"), n),

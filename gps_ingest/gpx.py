@@ -7,8 +7,10 @@ needs no DOM. Times are collected as text and parsed in batches with
 
 What becomes what
 -----------------
-* every ``<trk>`` (and ``<rte>``) is a trace; ``trace_key`` is its ``<name>``, else
-  ``track-<n>`` / ``route-<n>`` (1-based, in file order); repeated names get ``#2``...;
+* every ``<trk>`` (and ``<rte>``) is a trace; ``trace_key`` is its ``<name>``; a track
+  without one (or with an app's default name, such as OSMTracker's) takes the file's stem,
+  or ``<stem> track-<n>`` / ``<stem> route-<n>`` (1-based, in file order) when several
+  do, so that keys of different uploads do not collide; repeated names get ``#2``...;
   ``<type>`` -> ``vehicle_type``; ``<desc>`` -> ``route_name``; ``<cmt>``, ``<src>`` and the
   root's ``creator`` attribute -> ``notes``. GPX carries no device id.
 * every ``<trkpt>`` (in any ``<trkseg>``, or right under ``<trk>`` as some loggers write
@@ -170,7 +172,7 @@ def _result(r: GpxState) -> TraceSet:
     """The TraceSet of a parsed document: keys, fixes, rejections, stops on their traces."""
     if not r.root_seen:
         raise FormatError("no <gpx> element", where=r.source, fix=_FIX_HINT)
-    keys = unique_keys([t.label() for t in r.tracks])
+    keys = _keys(r)
     fixes = _fixes(r)
     rejections = [
         RowRejection(where=_where(r, b.trace, b.number, keys), reason=b.reason,
@@ -194,6 +196,21 @@ def _result(r: GpxState) -> TraceSet:
     field_stops = attach_stops(stops, traces, fixes)
     return TraceSet(traces=traces, fixes=fixes, field_stops=field_stops,
                     rejections=rejections, rejection_overflow=overflow)
+
+
+def _keys(r: GpxState) -> list[str]:
+    """Trace keys: the track name, else one made from the source file name.
+
+    A track without a name, or with an app's default name (OSMTracker calls every track
+    "Tracked with OSMTracker for Android™"), would collide with the same track of every
+    other upload, so it takes the file's stem (``83.gpx`` -> ``83``), or
+    ``<stem> track-<n>`` / ``<stem> route-<n>`` when the file holds several such.
+    """
+    stem = source_key(r.source)
+    unnamed = sum(1 for t in r.tracks if t.name() is None)
+    labels = [t.name() or (stem if unnamed == 1 else f"{stem} {t.kind}-{t.number}")
+              for t in r.tracks]
+    return unique_keys(labels)
 
 
 def _fixes(r: GpxState) -> Positionfixes:

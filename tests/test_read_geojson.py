@@ -130,7 +130,9 @@ def test_06_timezone_applies_to_times_without_zone() -> None:
 def test_07_linestring_with_coord_times() -> None:
     ts = read_fixture("linestring_coordtimes.geojson")
     assert_consistent(ts)
-    assert [t.trace_key for t in ts.traces] == ["Trotro Kaneshie - Circle", "feature-1"]
+    # the unnamed line takes the file's stem, so keys of different uploads do not collide
+    assert [t.trace_key for t in ts.traces] == ["Trotro Kaneshie - Circle",
+                                                "linestring_coordtimes"]
     assert ts.traces[0].vehicle_type == "trotro"  # togeojson puts GPX <type> in "type"
     fx = ts.fixes
     np.testing.assert_array_equal(fx.trace_index, [0, 0, 0, 0, 1, 1])
@@ -179,6 +181,16 @@ def test_11_repeated_line_names_become_unique_keys() -> None:
     ts = read_obj(collection(line, line, line))
     assert [t.trace_key for t in ts.traces] == ["x", "x#2", "x#3"]
     np.testing.assert_array_equal(ts.fixes.trace_index, [0, 1, 2])
+
+
+def test_11a_several_unnamed_lines_are_keyed_from_the_source() -> None:
+    line = {"type": "Feature", "properties": {"times": [0]},
+            "geometry": {"type": "LineString", "coordinates": [[1, 2]]}}
+    osm = {"type": "Feature",
+           "properties": {"name": "Tracked with OSMTracker for Android™", "times": [5]},
+           "geometry": {"type": "LineString", "coordinates": [[1, 2]]}}
+    ts = read_obj(collection(line, osm), source="day.geojson")
+    assert [t.trace_key for t in ts.traces] == ["day feature-0", "day feature-1"]
 
 
 def test_12_named_timed_points_beside_timed_lines_are_waypoints() -> None:
@@ -313,6 +325,7 @@ def test_19_abidjan_trace_in_togeojson_layout(shared_data: Path, tmp_path: Path)
     with path.open("rb") as f:
         ts = read_geojson(f, source=path.name)
     assert_consistent(ts)
+    assert [t.trace_key for t in ts.traces] == ["548"]  # not OSMTracker's default name
     assert len(ts.fixes) == len(pts) == 2345
     assert ts.rejections == []
     expected_ms, _ = parse_instants(pts.time_utc.tolist())

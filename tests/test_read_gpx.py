@@ -57,7 +57,8 @@ def test_01_osmtracker_fixes() -> None:
     assert_consistent(ts)
     fx = ts.fixes
     assert len(ts.traces) == 1
-    assert ts.traces[0].trace_key == "Tracked with OSMTracker for Android™"
+    # OSMTracker names every track the same: the file name identifies it
+    assert ts.traces[0].trace_key == "osmtracker_1_1"
     assert "creator: OSMTracker for Android" in (ts.traces[0].notes or "")
     assert len(fx) == 6
     np.testing.assert_array_equal(fx.time_ms, T0_OSM + 1000 * np.arange(6))
@@ -125,8 +126,15 @@ def test_06_track_keys_default_and_are_unique() -> None:
     pt = '<trkseg><trkpt lat="1" lon="2"><time>2020-01-01T00:00:00Z</time></trkpt></trkseg>'
     ts = read_text(gpx11(f"<trk><name>x</name>{pt}</trk><trk><name>x</name>{pt}</trk>"
                          f"<trk>{pt}</trk><trk><name>  </name>{pt}</trk>"))
-    assert [t.trace_key for t in ts.traces] == ["x", "x#2", "track-3", "track-4"]
+    assert [t.trace_key for t in ts.traces] == ["x", "x#2", "inline track-3",
+                                                "inline track-4"]
     np.testing.assert_array_equal(ts.fixes.trace_index, [0, 1, 2, 3])
+
+
+def test_06a_a_single_unnamed_track_takes_the_file_name() -> None:
+    pt = '<trkseg><trkpt lat="1" lon="2"><time>2020-01-01T00:00:00Z</time></trkpt></trkseg>'
+    ts = read_gpx(io.BytesIO(gpx11(f"<trk>{pt}</trk>").encode()), source="a/b/ride 7.GPX")
+    assert [t.trace_key for t in ts.traces] == ["ride 7"]
 
 
 def test_07_routes_are_read_like_tracks() -> None:
@@ -407,7 +415,7 @@ def test_21_abidjan_trace_round_trip(shared_data: Path, tmp_path: Path) -> None:
         ts = read_gpx(f, source=path.name)
     assert_consistent(ts)
     fx = ts.fixes
-    assert len(ts.traces) == 1
+    assert [t.trace_key for t in ts.traces] == ["83"]  # from the file name, not the app's
     assert len(fx) == len(points) == 3498
     assert ts.rejections == []
     expected_ms, ok = parse_instants(points.time_utc.tolist())

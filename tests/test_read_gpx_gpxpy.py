@@ -116,8 +116,10 @@ def test_random_documents_match_truth_and_gpxpy(doc: Doc) -> None:
     np.testing.assert_allclose(
         fx.speed_mps, [np.nan if p.speed is None else p.speed for _, p in truth], rtol=1e-6)
     assert len(ts.traces) == len(doc.tracks)
+    unnamed = sum(1 for t in doc.tracks if not (t.name or "").strip())
     for k, (meta, trk) in enumerate(zip(ts.traces, doc.tracks, strict=True)):
-        label = (trk.name or "").strip() or f"track-{k + 1}"
+        label = (trk.name or "").strip() or ("random" if unnamed == 1 else
+                                             f"random track-{k + 1}")
         assert meta.trace_key == label or meta.trace_key.startswith(f"{label}#")
     assert [s.name for s in ts.field_stops] == [n.strip() for n, _ in doc.waypoints]
     assert [s.time_ms for s in ts.field_stops] == [p.time_s * 1000 for _, p in doc.waypoints]
