@@ -60,7 +60,7 @@ def _opportunities():
 
 def test_01_grid_origins_split_population_by_area() -> None:
     square = box(0.0, 0.0, 0.016, 0.016)    # ~1,780 m a side
-    origins = build_origins([square], np.array([1600.0]), spacing_m=250)
+    origins = build_origins([square], np.array([1600.0]), spacing_m=250, min_cell_share=0)
     assert origins.population.sum() == pytest.approx(1600.0)
     proj = LocalProjection(0.008, 0.008)     # the plane build_origins uses (bounds centre)
     area_m2 = project_geometry(square, proj).area
@@ -78,6 +78,18 @@ def test_02_finer_spacing_gives_more_origins_same_population() -> None:
     for o in (coarse, fine):
         got = np.bincount(o.district, weights=o.population, minlength=3)
         np.testing.assert_allclose(got, synth.POPULATION)
+
+
+def test_02b_slivers_join_their_nearest_origin() -> None:
+    square = box(0.0, 0.0, 0.0144, 0.0144)   # ~1,603 m a side: ~52 m edge strips per side
+    every = build_origins([square], np.array([1600.0]), spacing_m=250, min_cell_share=0)
+    merged = build_origins([square], np.array([1600.0]), spacing_m=250, min_cell_share=0.25)
+    assert every.size == 8 * 8
+    assert merged.size == 6 * 6             # the edge strips joined the inner cells
+    assert merged.population.sum() == pytest.approx(1600.0)
+    whole = every.population.max()
+    # Every origin left holds at least a quarter cell's residents.
+    assert merged.population.min() >= 0.25 * whole - 1e-9
 
 
 def test_03_tiny_district_origins_lie_inside() -> None:

@@ -81,7 +81,8 @@ def project_geometry(geom: BaseGeometry, proj: LocalProjection) -> BaseGeometry:
 
 
 def build_origins(districts: Sequence[BaseGeometry], population: NDArray[np.float64],
-                  spacing_m: float = DEFAULT_SPACING_M) -> Origins:
+                  spacing_m: float = DEFAULT_SPACING_M,
+                  min_cell_share: float = 0.25) -> Origins:
     """Grid origins inside each district, each carrying its share of the population.
 
     Parameters
@@ -93,6 +94,10 @@ def build_origins(districts: Sequence[BaseGeometry], population: NDArray[np.floa
     spacing_m
         Grid spacing, metres: the resolution of the analysis. Smaller is finer and slower
         (the number of origins grows with ``1 / spacing_m**2``).
+    min_cell_share
+        A piece of a cell smaller than this share of a whole cell (a sliver along the
+        district's edge) gives its area, hence its residents, to the nearest other origin
+        of the same district instead of becoming an origin itself.
 
     Returns
     -------
@@ -118,6 +123,7 @@ def build_origins(districts: Sequence[BaseGeometry], population: NDArray[np.floa
     for d, geom in enumerate(districts):
         plane = project_geometry(geom, proj)
         x, y, weight = _cells(plane, spacing_m)
+        x, y, weight = _merge_slivers(x, y, weight, min_cell_share * spacing_m * spacing_m)
         total = float(weight.sum())
         if total <= 0:
             continue
@@ -160,6 +166,22 @@ def _cells(plane: BaseGeometry, spacing_m: float
         y[edge] = np.where(inside, y[edge], rep[:, 1])
     keep = area > 1e-6 * spacing_m * spacing_m   # drop slivers of float noise
     return x[keep], y[keep], np.asarray(area[keep], np.float64)
+
+
+def _merge_slivers(x: NDArray[np.float64], y: NDArray[np.float64],
+                   area: NDArray[np.float64], min_area: float
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Give the area of pieces below ``min_area`` to the nearest larger piece."""
+    small = area < min_area
+    if not small.any() or small.all():
+        return x, y, area
+    keep = np.flatnonzero(~small)
+    d2 = ((x[small][:, None] - x[keep][None, :]) ** 2
+          + (y[small][:, None] - y[keep][None, :]) ** 2)
+    target = np.argmin(d2, axis=1)
+    merged = area[keep].copy()
+    np.add.at(merged, target, area[small])
+    return x[keep], y[keep], merged
 
 
 def district_of_points(districts: Sequence[BaseGeometry], lat: NDArray[np.float64],
