@@ -17,7 +17,16 @@ from fastapi import FastAPI
 from api.deps import Services, ServicesDep
 from api.jobs import BuildRunner
 from api.problems import install_problem_handlers, problem_response
-from api.routers import builds, feeds, journeys, keys, uploads
+from api.routers import (
+    accessibility,
+    builds,
+    districts,
+    feeds,
+    isochrones,
+    journeys,
+    keys,
+    uploads,
+)
 from api.settings import Settings
 from api.store import feeds as feed_repo
 from api.store.db import open_store
@@ -27,9 +36,6 @@ from api.timetables import TimetableHolder
 __all__ = ["create_app"]
 
 _log = logging.getLogger("transit.api")
-
-#: Optional routers of areas that may land later (module under api.routers).
-OPTIONAL_ROUTERS = ("isochrones", "districts", "accessibility")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -100,12 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Phone traces of informal transit -> validated GTFS -> journeys and access",
         version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
-    for router in (uploads.router, builds.router, feeds.router, journeys.router, keys.router):
-        app.include_router(router)
-    for name in OPTIONAL_ROUTERS:
-        module = _optional(name)
-        if module is not None:
-            app.include_router(module.router)
+    for module in (uploads, builds, feeds, journeys, isochrones, districts, accessibility,
+                   keys):
+        app.include_router(module.router)
 
     @app.get("/health", tags=["service"])
     def health(services: ServicesDep) -> dict[str, Any]:
@@ -116,15 +119,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     return app
-
-
-def _optional(name: str) -> Any:
-    from importlib import import_module
-
-    full = f"api.routers.{name}"
-    try:
-        return import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise

@@ -159,29 +159,37 @@ def _get(engine: Engine, build_id: int) -> build_repo.BuildRecord:
 
 
 class BuildRunner:
-    """One worker thread running queued builds in order."""
+    """One worker thread running queued jobs in order: builds, and accessibility runs."""
 
     def __init__(self, engine: Engine, holder: TimetableHolder | None = None) -> None:
         self.engine = engine
         self.holder = holder
-        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def start(self) -> int:
         """Fail builds a dead server left running, queue the waiting ones, start the
         worker; returns how many builds were marked failed."""
+        from api.store import access_runs
+
         with self.engine.begin() as conn:
             failed = build_repo.fail_interrupted(conn)
-            waiting = build_repo.queued_build_ids(conn)
-        for build_id in waiting:
-            self._queue.put(build_id)
+            failed += access_runs.fail_interrupted_runs(conn)
+            waiting = [("build", i) for i in build_repo.queued_build_ids(conn)]
+            waiting += [("access", i) for i in access_runs.queued_run_ids(conn)]
+        for job in waiting:
+            self._queue.put(job)
         self._thread = threading.Thread(target=self._loop, name="transit-builds", daemon=True)
         self._thread.start()
         return failed
 
     def submit(self, build_id: int) -> None:
-        """Run ``build_id`` after those already waiting."""
-        self._queue.put(build_id)
+        """Run build ``build_id`` after the jobs already waiting."""
+        self._queue.put(("build", build_id))
+
+    def submit_access(self, run_id: int) -> None:
+        """Run accessibility run ``run_id`` after the jobs already waiting."""
+        self._queue.put(("access", run_id))
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Finish the running build (up to ``timeout_s``) and stop the worker."""
@@ -191,11 +199,17 @@ class BuildRunner:
             self._thread = None
 
     def _loop(self) -> None:
+        from api.access_jobs import run_access_job
+
         while True:
-            build_id = self._queue.get()
-            if build_id is None:
+            job = self._queue.get()
+            if job is None:
                 return
+            kind, job_id = job
             try:
-                run_build(self.engine, build_id, self.holder)
+                if kind == "build":
+                    run_build(self.engine, job_id, self.holder)
+                elif self.holder is not None:
+                    run_access_job(self.engine, job_id, self.holder)
             except Exception:  # the database went away: keep the worker alive
-                _log.exception("build %s could not run", build_id)
+                _log.exception("%s job %s could not run", kind, job_id)

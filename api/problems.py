@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from transit.errors import TransitError
 
-__all__ = ["PROBLEM_JSON", "AuthError", "ForbiddenError", "install_problem_handlers",
-           "problem_response"]
+__all__ = ["PROBLEM_JSON", "AuthError", "ForbiddenError", "NotReadyError",
+           "install_problem_handlers", "problem_response"]
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("transit.api")
@@ -64,7 +64,7 @@ _TITLES = {"AuthError": "Unauthorized", "ForbiddenError": "Forbidden",
            "NotFoundError": "Not found", "InputError": "Bad input",
            "FormatError": "Unreadable format", "TooLargeError": "Too large",
            "FeedError": "Unusable feed", "BuildError": "Build failed",
-           "StoreError": "Store unavailable"}
+           "StoreError": "Store unavailable", "NotReadyError": "Not ready"}
 
 
 def _title(name: str) -> str:
@@ -105,3 +105,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+
+
+class NotReadyError(TransitError):
+    """The job that produces this answer has not finished (or failed)."""
+
+    http_status = 409

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 __all__ = [
-    "BuildOut", "BuildRequest", "FeedOut", "JourneyOut", "KeyCreate", "KeyCreated", "KeyOut",
-    "LegOut", "RejectedRow", "TraceOut", "UploadOut", "utc",
+    "BuildOut", "BuildRequest", "DistrictsOut", "FeedOut", "JourneyOut", "KeyCreate",
+    "KeyCreated", "KeyOut", "LegOut", "RejectedRow", "TraceOut", "UploadOut", "utc",
 ]
 
 
@@ -177,3 +177,21 @@ class KeyCreated(KeyOut):
     """A new key: ``key`` is shown this once only."""
 
     key: str
+
+
+class DistrictsOut(BaseModel):
+    """An accessibility run over uploaded districts: status, parameters, notes."""
+
+    id: int
+    status: Literal["queued", "running", "succeeded", "failed"]
+    stage: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    feed_version: int | None = Field(description="Feed version the run routed on")
+    params: dict[str, Any]
+    notes: list[str] | None
+    error: str | None
+    accessibility_url: str
+    equity_url: str
+
+    _utc = field_validator("created_at", "finished_at")(utc)

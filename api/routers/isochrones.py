@@ -4,9 +4,10 @@ reachable within each threshold, as GeoJSON polygons (one feature per threshold)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import json
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import QueryCaller, ServicesDep
 from api.routers.journeys import QUERY_PROBLEMS, parse_clock, parse_point
@@ -50,7 +51,7 @@ def isochrones(
                                                                  "time per place")] = 50,
     date: Annotated[dt.date | None, Query(description="Service day")] = None,
     draws: Annotated[int | None, Query(ge=1, le=50, description="Monte Carlo draws")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Polygons reachable from ``from`` within each threshold (WGS84 GeoJSON)."""
     start = parse_point(origin, "from")
     depart_s = parse_clock(depart)
@@ -67,7 +68,7 @@ def isochrones(
     check_in_area(tt, *start, what="from")
     n_draws = draws or settings.draws
 
-    def compute() -> dict[str, Any]:
+    def compute() -> bytes:
         with loaded.state(tt) as state:
             samples = travel_times_to_stops(tt, state, *start, depart_s, window * 60,
                                             n_draws, 0)
@@ -76,7 +77,8 @@ def isochrones(
         props = {"percentile": percentile, "depart": clock_text(depart_s),
                  "window_min": window, "draws": n_draws, "date": tt.service_date.isoformat(),
                  "origin": [start[0], start[1]], "feed_version": loaded.feed.version}
-        return isochrone_features(polygons, props)
+        return json.dumps(isochrone_features(polygons, props)).encode()
 
-    return loaded.answer(("isochrones", tt.service_date, start, depart_s, window,
+    body = loaded.answer(("isochrones", tt.service_date, start, depart_s, window,
                           tuple(limits), percentile, n_draws), compute)
+    return Response(body, media_type="application/geo+json")

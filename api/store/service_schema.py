@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from api.store.schema import metadata
 
-__all__ = ["api_keys", "builds", "feed_versions"]
+__all__ = ["access_runs", "api_keys", "builds", "feed_versions"]
 
 api_keys = Table(
     "api_keys", metadata,
@@ -65,4 +65,21 @@ feed_versions = Table(
     Column("build_id", Integer, ForeignKey("builds.id", ondelete="SET NULL"), nullable=True),
     Column("source", String(256), nullable=False),  # "build 3" or the uploaded file's name
     Column("data", LargeBinary, nullable=False),
+)
+
+access_runs = Table(
+    "access_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False, index=True),  # as builds
+    Column("stage", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("requested_by", String(32), nullable=True),
+    Column("feed_version", Integer, nullable=True),  # the feed the run routed on
+    Column("params", JSON, nullable=False),
+    Column("inputs", JSON, nullable=False),  # {"districts": text, "opportunities": [[name, text]]}
+    Column("districts", JSON, nullable=True),  # FeatureCollection with the measures
+    Column("equity", JSON, nullable=True),
+    Column("notes", JSON, nullable=True),
+    Column("error", Text, nullable=True),
 )

@@ -1,0 +1,247 @@
+"""Service load benchmark on loopback: ``/journeys`` latency and throughput, and the
+``/feeds/latest.zip`` ``If-None-Match`` -> ``304`` path.
+
+Run: ``.venv/bin/python -m bench.service [--data ../shared/data] [--seconds 10]``
+
+1. Starts ``transit serve`` (a fresh SQLite store, public queries) on a free port.
+2. Follows the README: uploads the Abidjan sample traces, starts a build, waits for the
+   published feed (version 1); then publishes the Digital Matatus Nairobi feed
+   (``POST /feeds``, version 2: 4,273 stops, headway-based) to load the router harder.
+3. For each feed, drives ``GET /journeys?from&to&depart=07:30&window=60`` with wrk
+   (Debian package ``wrk``; a Python load generator when it is missing): *distinct*
+   random stop-to-stop pairs, never repeated (every request computes: 60 departure
+   minutes x 5 Monte Carlo draws), and a *hot set* of 100 pairs asked again and again
+   (answers kept per feed version).
+4. Checks ``If-None-Match`` on ``/feeds/latest.zip`` gives 304 and measures it.
+
+Targets (issue 6): ``/journeys`` p50 under 20 ms and at least 200 requests/s on the
+2-core machine; 304 on a matching ``If-None-Match``. There is no peer HTTP service to
+compare with; the table prints the targets beside our figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[2]
+TRANSIT = str(Path(sys.executable).with_name("transit"))
+
+_LUA = """
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  paths = {}
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  step = tonumber(args[2])
+  i = id
+end
+function request()
+  local p = paths[(i % #paths) + 1]
+  i = i + step
+  return wrk.format("GET", p)
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TRANSIT_DATA_DIR": str(folder / "data"),
+           "TRANSIT_PUBLIC_QUERIES": "true", "TRANSIT_TIMEZONE": "Africa/Abidjan"}
+    proc = subprocess.Popen([TRANSIT, "serve", "--db", f"sqlite:///{folder / 'store.sqlite'}",
+                             "--port", str(port), "--log-level", "warning"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("transit serve did not start")
+
+
+def _admin_key(folder: Path) -> str:
+    out = subprocess.run([TRANSIT, "keys", "create", "--role", "admin", "--db",
+                          f"sqlite:///{folder / 'store.sqlite'}"], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _publish_abidjan(client: httpx.Client, data: Path, admin: dict[str, str]) -> float:
+    folder = data / "abidjan-gps-traces"
+    t0 = time.perf_counter()
+    for name in ("sample_trackpoints.csv", "sample_waypoints.csv"):
+        with (folder / name).open("rb") as fh:
+            r = client.post("/uploads", files={"file": (name, fh)}, headers=admin)
+            r.raise_for_status()
+    build = client.post("/builds", json={"timezone": "Africa/Abidjan"}, headers=admin).json()
+    while build["status"] not in ("succeeded", "failed"):
+        time.sleep(0.25)
+        build = client.get(f"/builds/{build['id']}", headers=admin).json()
+    if build["status"] != "succeeded":
+        raise SystemExit(f"build failed: {build['error']}")
+    return time.perf_counter() - t0
+
+
+def _stops(client: httpx.Client) -> pd.DataFrame:
+    zipped = zipfile.ZipFile(io.BytesIO(client.get("/feeds/latest.zip").content))
+    return pd.read_csv(zipped.open("stops.txt"), dtype=str)
+
+
+def _paths(stops: pd.DataFrame, n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    lat, lon = stops["stop_lat"].to_numpy(), stops["stop_lon"].to_numpy()
+    a = rng.integers(0, len(stops), n)
+    b = rng.integers(0, len(stops), n)
+    return [f"/journeys?from={lat[i]},{lon[i]}&to={lat[j]},{lon[j]}&depart=07:30&window=60"
+            for i, j in zip(a, b, strict=True)]
+
+
+def _wrk(base: str, paths: list[str], seconds: int, connections: int,
+         folder: Path) -> dict[str, float]:
+    listing = folder / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = folder / "paths.lua"
+    script.write_text(_LUA)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-s", str(script), base, "--", str(listing), "2"],
+                         check=True, capture_output=True, text=True).stdout
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"p50_ms": ms("50%"), "p90_ms": ms("90%"), "p99_ms": ms("99%"),
+            "rps": float(rps.group(1)) if rps else float("nan"),
+            "requests": float(total.group(1)) if total else 0.0,
+            "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def _python_load(base: str, paths: list[str], seconds: int,
+                 connections: int) -> dict[str, float]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop_at = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors = 0
+
+    def worker(k: int) -> None:
+        nonlocal errors
+        with httpx.Client(base_url=base, timeout=30) as client:
+            i = k
+            while time.monotonic() < stop_at:
+                t0 = time.perf_counter()
+                r = client.get(paths[i % len(paths)])
+                latencies.append((time.perf_counter() - t0) * 1000)
+                errors += r.status_code >= 400
+                i += connections
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(worker, range(connections)))
+    elapsed = time.monotonic() - t0
+    lat = np.array(latencies)
+    return {"p50_ms": float(np.percentile(lat, 50)), "p90_ms": float(np.percentile(lat, 90)),
+            "p99_ms": float(np.percentile(lat, 99)), "rps": len(lat) / elapsed,
+            "requests": float(len(lat)), "errors": float(errors)}
+
+
+def _not_modified(client: httpx.Client) -> tuple[int, float]:
+    etag = client.get("/feeds/latest.zip").headers["etag"]
+    t0 = time.perf_counter()
+    n = 200
+    codes = {client.get("/feeds/latest.zip", headers={"If-None-Match": etag}).status_code
+             for _ in range(n)}
+    per_ms = (time.perf_counter() - t0) / n * 1000
+    return (codes.pop() if len(codes) == 1 else -1), per_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    use_wrk = shutil.which("wrk") is not None
+    load = "wrk" if use_wrk else "python (install wrk: apt-get install -y wrk)"
+    print(f"load generator: {load}; {os.cpu_count()} cores; {args.connections} connections, "
+          f"{args.seconds} s per run", flush=True)
+    rows: list[tuple[str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        folder = Path(tmp)
+        admin = {"X-API-Key": _admin_key(folder)}
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = _start(folder, port)
+        try:
+            with httpx.Client(base_url=base, timeout=300) as client:
+                took = _publish_abidjan(client, args.data, admin)
+                print(f"README flow: 2 uploads + build + publish in {took:.1f} s", flush=True)
+                feeds = [("Abidjan sample build", None),
+                         ("Nairobi Digital Matatus", args.data / "nairobi-gtfs" / "gtfs.zip")]
+                for label, zip_path in feeds:
+                    if zip_path is not None:
+                        with zip_path.open("rb") as fh:
+                            client.post("/feeds", files={"file": ("nairobi.zip", fh)},
+                                        headers=admin, timeout=600).raise_for_status()
+                    stops = _stops(client)
+                    distinct = _paths(stops, 50_000, seed=1)
+                    hot = _paths(stops, 100, seed=2)
+                    for p in hot[:20] + distinct[:20]:  # warm the JIT and the scratch pool
+                        client.get(p)
+                    for kind, paths in (("distinct", distinct[20:]), ("hot set", hot)):
+                        if use_wrk:
+                            res = _wrk(base, paths, args.seconds, args.connections, folder)
+                        else:
+                            res = _python_load(base, paths, args.seconds, args.connections)
+                        rows.append((f"{label} ({len(stops):,} stops), {kind}", res))
+                        print(f"  {rows[-1][0]}: p50 {res['p50_ms']:.1f} ms, "
+                              f"{res['rps']:.0f} req/s", flush=True)
+                code, per_ms = _not_modified(client)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print()
+    print(f"{'GET /journeys (depart 07:30, window 60 min, 5 draws)':<62} {'p50 ms':>7} "
+          f"{'p90 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>7}")
+    for name, r in rows:
+        print(f"{name:<62} {r['p50_ms']:>7.1f} {r['p90_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+              f"{r['rps']:>7.0f} {int(r['errors']):>7}")
+    print(f"{'target (issue 6)':<62} {'< 20':>7} {'':>7} {'':>7} {'>= 200':>7} {'0':>7}")
+    print(f"\nGET /feeds/latest.zip with If-None-Match: HTTP {code} "
+          f"({per_ms:.2f} ms per request, sequential); target 304")
+
+
+if __name__ == "__main__":
+    main()
