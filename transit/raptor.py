@@ -227,6 +227,11 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             for j in range(n_marked):
                 s = mark_list[j]
                 marked[s] = 0
+                # Skip stops the destination bound has caught up with since they improved.
+                if dest_best != inf and (arr[k - 1, s] + min_egress >= dest_best or (
+                        lb_scale_s > 0 and _hopeless(arr[k - 1, s], s, dest_best, stop_xyz,
+                                                     dest_xyz, lb_scale_s))):
+                    continue
                 for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
                     p = stop_pattern[q]
                     pos = stop_pattern_pos[q]
