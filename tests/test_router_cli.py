@@ -73,6 +73,7 @@ def test_isochrone_writes_nested_polygons(tmp_path: Path) -> None:
     assert not small.contains(shapely.Point(0.05, 0.0))
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_code_2() -> None:
     cases = [
         (["--from", "0.0,0.0", "--to", "9.0,9.0"], "outside the feed's area"),

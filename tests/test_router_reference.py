@@ -84,6 +84,7 @@ def _offset_fn(tt: Timetable, offsets: np.ndarray) -> ref.OffsetFn:
     return lambda trip_id, start_s: table.get((trip_id, start_s), 0)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=small_feeds(), data=st.data())
 def test_random_feeds_match_dijkstra_and_connection_scan(tables: dict[str, pd.DataFrame],
@@ -120,6 +121,7 @@ def test_random_feeds_match_dijkstra_and_connection_scan(tables: dict[str, pd.Da
     assert have == want
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=small_feeds(), data=st.data())
 def test_range_query_equals_one_search_per_minute(tables: dict[str, pd.DataFrame],
