@@ -117,8 +117,9 @@ def _shape_error_m(built: Shape, truth: Shape, plane: Plane) -> float:
     return float(np.mean(shapely.distance(shapely.points(pts), line)))
 
 
-def _run_errors(bp: Pattern, tp: Pattern, pairs: list[tuple[int, int]]) -> list[float]:
-    """Percent errors of built run times against truth, per band present in both."""
+def _run_errors(bp: Pattern, tp: Pattern,
+                pairs: list[tuple[int, int]]) -> list[tuple[str, float]]:
+    """``(band, percent error)`` of built run times against truth, bands present in both."""
     truth_by_band = {t.band: t for t in tp.timings}
     out = []
     for bt in bp.timings:
@@ -130,7 +131,7 @@ def _run_errors(bp: Pattern, tp: Pattern, pairs: list[tuple[int, int]]) -> list[
                 continue  # the built pattern has an unmatched stop between them
             truth_s = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
             if truth_s > 0:
-                out.append(abs(bt.run_times_s[bi0] - truth_s) / truth_s * 100)
+                out.append((bt.band, abs(bt.run_times_s[bi0] - truth_s) / truth_s * 100))
     return out
 
 
@@ -141,7 +142,7 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
     Returns a JSON-ready dict: ``stops`` (n_built, n_truth, matched, precision, recall,
     f1, median_distance_m), ``patterns`` (n_truth, recovered, recovery, per-pattern
     details), ``shapes`` (n, mean_error_m, median_error_m), ``run_times`` (n_pairs,
-    median_error_pct) and ``radius_m``/``pattern_share``.
+    median_error_pct, median_error_pct_by_band) and ``radius_m``/``pattern_share``.
     """
     all_lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
     all_lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
@@ -162,7 +163,7 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
     truth_shapes = {s.shape_id: s for s in truth.shapes}
     details = []
     shape_errors: list[float] = []
-    run_errors: list[float] = []
+    run_errors: list[tuple[str, float]] = []
     for tp in sorted(truth.patterns, key=lambda p: p.pattern_id):
         mapped = [built_for_truth.get(s) for s in tp.stop_ids]
         wanted = {s for s in mapped if s is not None}
@@ -204,5 +205,9 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
                    "mean_error_m": float(np.mean(shape_errors)) if shape_errors else None,
                    "median_error_m": float(np.median(shape_errors)) if shape_errors else None},
         "run_times": {"n_pairs": len(run_errors),
-                      "median_error_pct": float(np.median(run_errors)) if run_errors else None},
+                      "median_error_pct": float(np.median([e for _, e in run_errors]))
+                      if run_errors else None,
+                      "median_error_pct_by_band": {
+                          band: float(np.median([e for b, e in run_errors if b == band]))
+                          for band in sorted({b for b, _ in run_errors})}},
     }
