@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi import Path as FastApiPath
@@ -63,7 +63,7 @@ class Services:
             self._keys.clear()
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's :class:`Services`."""
     services: Services = request.app.state.services
     return services
@@ -72,12 +72,12 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     """The app's settings."""
     return services.settings
 
 
-def get_engine(services: ServicesDep) -> Engine:
+async def get_engine(services: ServicesDep) -> Engine:
     """The store's engine."""
     return services.engine
 
@@ -123,12 +123,16 @@ def _check(services: Services, secret: str | None, roles: tuple[str, ...],
     return Caller(key.role, key.prefix)
 
 
-def require(*roles: str, public: Public | None = None) -> Callable[..., Caller]:
+def require(*roles: str, public: Public | None = None
+            ) -> Callable[..., Coroutine[Any, Any, Caller]]:
     """A dependency admitting keys with one of ``roles`` (admin always), or anyone when
     ``public(settings)`` is true and no key is sent."""
 
-    def dependency(services: ServicesDep,
-                   secret: Annotated[str | None, Depends(api_key_header)] = None) -> Caller:
+    async def dependency(services: ServicesDep,
+                         secret: Annotated[str | None, Depends(api_key_header)] = None
+                         ) -> Caller:
+        # on the event loop: keys are cached (key_cache_s), so a database lookup (a
+        # millisecond) happens once per key and period, not per request
         return _check(services, secret, roles, public)
 
     return dependency

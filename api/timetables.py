@@ -88,6 +88,14 @@ class LoadedFeed:
     lock: threading.Lock = field(default_factory=threading.Lock)
     answers: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
 
+    def cached(self, key: Hashable) -> Any:
+        """The kept answer to ``key``, or None."""
+        with self.lock:
+            value = self.answers.get(key)
+            if value is not None:
+                self.answers.move_to_end(key)
+            return value
+
     def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The answer to the query ``key`` on this feed, computed once and kept (LRU).
 

@@ -13,11 +13,12 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import QueryCaller, ServicesDep
 from api.problems import PROBLEM_JSON
 from api.schemas import JourneyOut
-from api.timetables import check_day
+from api.timetables import LoadedFeed, check_day
 from transit.errors import InputError
 from transit.journeys import plan_journey
 
@@ -59,7 +60,7 @@ def parse_clock(text: str, name: str = "depart") -> int:
 
 
 @router.get("/journeys", response_model=JourneyOut, responses=QUERY_PROBLEMS)
-def journeys(
+async def journeys(
     services: ServicesDep, caller: QueryCaller,
     origin: Annotated[str, Query(alias="from", max_length=64, description="Origin LAT,LON",
                                  examples=["5.3167,-4.0333"])],
@@ -86,18 +87,23 @@ def journeys(
     loaded = services.holder.current
     if date is not None:
         check_day(loaded, date)
-    tt = loaded.timetable(date)
     n_draws = draws or settings.draws
-
-    def compute() -> bytes:
-        with loaded.state(tt) as state:
-            result = plan_journey(tt, a, b, depart_s, window_s=window * 60, draws=n_draws,
-                                  seed=0, state=state)
-        out = JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
-                         **result.as_dict())  # type: ignore[arg-type]
-        return out.model_dump_json().encode()
-
-    # kept as encoded bytes: a repeated question costs a dictionary lookup
-    body = loaded.answer(("journey", tt.service_date, a, b, depart_s, window, n_draws),
-                         compute)
+    # answers are kept as encoded bytes: a repeated question is answered on the event
+    # loop from a dictionary; a new one is routed in the thread pool
+    key = ("journey", date or loaded.default_date, a, b, depart_s, window, n_draws)
+    body = loaded.cached(key)
+    if body is None:
+        body = await run_in_threadpool(loaded.answer, key, lambda: _plan(
+            loaded, date, a, b, depart_s, window, n_draws))
     return Response(body, media_type="application/json")
+
+
+def _plan(loaded: LoadedFeed, date: dt.date | None, a: tuple[float, float],
+          b: tuple[float, float], depart_s: int, window: int, n_draws: int) -> bytes:
+    tt = loaded.timetable(date)
+    with loaded.state(tt) as state:
+        result = plan_journey(tt, a, b, depart_s, window_s=window * 60, draws=n_draws,
+                              seed=0, state=state)
+    out = JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
+                     **result.as_dict())  # type: ignore[arg-type]
+    return out.model_dump_json().encode()
