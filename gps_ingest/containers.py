@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from transit.errors import FormatError, TooLargeError
 
-__all__ = ["Limits", "Member", "iter_members", "peek", "sniff_container"]
+__all__ = ["Limits", "Member", "guard", "iter_members", "peek", "sniff_container"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -36,6 +36,8 @@ class Limits:
 
     max_expanded_bytes: int = 8 * 1024**3
     max_ratio: float = 200.0
+    #: GeoJSON is parsed whole (json): files over this are refused, not read into memory.
+    max_geojson_bytes: int = 1024**3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,12 @@ def sniff_container(head: bytes) -> str:
 class _CountingReader(io.RawIOBase):
     """Counts bytes read from ``inner`` and stops past ``limit``."""
 
-    def __init__(self, inner: BinaryIO, limit: int, where: str) -> None:
+    def __init__(self, inner: BinaryIO, limit: int, where: str, what: str, fix: str) -> None:
         self._inner = inner
         self._limit = limit
         self._where = where
+        self._what = what
+        self._fix = fix
         self.count = 0
 
     def readable(self) -> bool:
@@ -81,10 +85,8 @@ class _CountingReader(io.RawIOBase):
         n = len(data)
         self.count += n
         if self.count > self._limit:
-            raise TooLargeError(
-                f"expands to more than {self._limit:,} bytes (possible zip bomb)",
-                where=self._where,
-                fix="split the upload into smaller files or raise the expansion limit")
+            raise TooLargeError(self._what.format(limit=self._limit), where=self._where,
+                                fix=self._fix)
         view[:n] = data
         return n
 
@@ -123,8 +125,16 @@ def peek(stream: BinaryIO, size: int = 64 * 1024) -> tuple[bytes, BinaryIO]:
     return head, io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
 
 
-def _guard(stream: BinaryIO, limit: int, where: str) -> BinaryIO:
-    return io.BufferedReader(_CountingReader(stream, limit, where), buffer_size=1 << 20)
+_BOMB = "expands to more than {limit:,} bytes (possible zip bomb)"
+_BOMB_FIX = "split the upload into smaller files or raise the expansion limit"
+
+
+def guard(stream: BinaryIO, limit: int, where: str, *, what: str = _BOMB,
+          fix: str = _BOMB_FIX) -> BinaryIO:
+    """``stream`` read through a counter that raises :class:`TooLargeError` past ``limit``
+    bytes (``what`` may use ``{limit}``)."""
+    counter = _CountingReader(stream, limit, where, what, fix)
+    return io.BufferedReader(counter, buffer_size=1 << 20)
 
 
 def iter_members(stream: BinaryIO, *, source: str, limits: Limits = Limits()) -> Iterator[Member]:
@@ -146,7 +156,7 @@ def iter_members(stream: BinaryIO, *, source: str, limits: Limits = Limits()) ->
     if kind == "gzip":
         inner = gzip.GzipFile(fileobj=stream, mode="rb")
         name = source[:-3] if source.endswith(".gz") else source
-        yield Member(name, _guard(inner, limits.max_expanded_bytes, source))  # type: ignore[arg-type]
+        yield Member(name, guard(inner, limits.max_expanded_bytes, source))  # type: ignore[arg-type]
         return
     try:
         archive = zipfile.ZipFile(stream)
@@ -177,4 +187,4 @@ def iter_members(stream: BinaryIO, *, source: str, limits: Limits = Limits()) ->
             raise FormatError(f"cannot open the zip entry ({exc})", where=where,
                               fix="re-create the zip without encryption, using deflate") from None
         limit = min(limits.max_expanded_bytes, info.file_size + 1)
-        yield Member(where, _guard(member, limit, where), len(infos) > 1)  # type: ignore[arg-type]
+        yield Member(where, guard(member, limit, where), len(infos) > 1)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gps_ingest.clean import CleanOptions, clean_traceset
-from gps_ingest.containers import Limits, iter_members, peek
+from gps_ingest.containers import Limits, guard, iter_members, peek
 from gps_ingest.csvfile import iter_read_csv, merge_tracesets, sniff_csv
 from gps_ingest.geojson import read_geojson, sniff_geojson
 from gps_ingest.gpx import read_gpx, sniff_gpx
@@ -92,7 +92,10 @@ def _read_one(stream: BinaryIO, name: str, fmt: str, options: ReadOptions,
     elif fmt == "gpx":
         yield read_gpx(stream, source=name, timezone=options.timezone)
     elif fmt == "geojson":
-        yield read_geojson(stream, source=name, timezone=options.timezone)
+        limited = guard(stream, options.limits.max_geojson_bytes, name,
+                        what="GeoJSON over {limit:,} bytes is not read (it is parsed whole)",
+                        fix="send large traces as CSV or GPX, which stream, or split the file")
+        yield read_geojson(limited, source=name, timezone=options.timezone)
     else:
         yield read_transitwand(stream, source=name, device_id=options.device_id)
 

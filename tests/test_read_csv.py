@@ -191,3 +191,12 @@ def test_abidjan_sample_loads_as_is(shared_data: Path) -> None:
         stops = read_csv(fh, source="sample_waypoints.csv")
     assert len(stops.field_stops) > 50
     assert any(s.name == "Port Bouet Hopital" for s in stops.field_stops)
+
+
+def test_geojson_over_the_size_limit_is_refused_before_parsing() -> None:
+    from gps_ingest.pipeline import ReadOptions, read_parts
+
+    big = b'{"type": "FeatureCollection", "features": [' + b" " * (2 << 20) + b"]}"
+    options = ReadOptions(limits=Limits(max_geojson_bytes=1 << 20))
+    with pytest.raises(TooLargeError, match="GeoJSON over 1,048,576 bytes"):
+        list(read_parts(io.BytesIO(big), source="big.geojson", options=options))
