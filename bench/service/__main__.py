@@ -10,8 +10,9 @@ Run: ``.venv/bin/python -m bench.service [--data ../shared/data] [--seconds 10]`
 3. For each feed, drives ``GET /journeys?from&to&depart=07:30&window=60`` with wrk
    (Debian package ``wrk``; a Python load generator when it is missing): *distinct*
    random stop-to-stop pairs, never repeated (every request computes: 60 departure
-   minutes x 5 Monte Carlo draws), and a *hot set* of 100 pairs asked again and again
-   (answers kept per feed version).
+   minutes x 5 Monte Carlo draws); the same with a single departure and draw
+   (``window=0&draws=1``); and a *hot set* of 50 pairs asked again and again (answers
+   kept per feed version). Four connections: latency is not queueing.
 4. Checks ``If-None-Match`` on ``/feeds/latest.zip`` gives 304 and measures it.
 
 Targets (issue 6): ``/journeys`` p50 under 20 ms and at least 200 requests/s on the
@@ -113,13 +114,20 @@ def _stops(client: httpx.Client) -> pd.DataFrame:
     return pd.read_csv(zipped.open("stops.txt"), dtype=str)
 
 
-def _paths(stops: pd.DataFrame, n: int, seed: int) -> list[str]:
+def _paths(stops: pd.DataFrame, n: int, seed: int, query: str = "window=60") -> list[str]:
     rng = np.random.default_rng(seed)
     lat, lon = stops["stop_lat"].to_numpy(), stops["stop_lon"].to_numpy()
     a = rng.integers(0, len(stops), n)
     b = rng.integers(0, len(stops), n)
-    return [f"/journeys?from={lat[i]},{lon[i]}&to={lat[j]},{lon[j]}&depart=07:30&window=60"
+    return [f"/journeys?from={lat[i]},{lon[i]}&to={lat[j]},{lon[j]}&depart=07:30&{query}"
             for i, j in zip(a, b, strict=True)]
+
+
+def _warm(client: httpx.Client, paths: list[str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(client.get, paths))
 
 
 def _wrk(base: str, paths: list[str], seconds: int, connections: int,
@@ -188,12 +196,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None
     load = "wrk" if use_wrk else "python (install wrk: apt-get install -y wrk)"
     print(f"load generator: {load}; {os.cpu_count()} cores; {args.connections} connections, "
-          f"{args.seconds} s per run", flush=True)
+          f"{args.seconds} s per run; load average {os.getloadavg()[0]:.1f} at start",
+          flush=True)
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
         folder = Path(tmp)
@@ -214,10 +223,12 @@ def main() -> None:
                                         headers=admin, timeout=600).raise_for_status()
                     stops = _stops(client)
                     distinct = _paths(stops, 50_000, seed=1)
-                    hot = _paths(stops, 100, seed=2)
-                    for p in hot[:20] + distinct[:20]:  # warm the JIT and the scratch pool
-                        client.get(p)
-                    for kind, paths in (("distinct", distinct[20:]), ("hot set", hot)):
+                    single = _paths(stops, 50_000, seed=3, query="window=0&draws=1")
+                    hot = _paths(stops, 50, seed=2)
+                    _warm(client, hot + distinct[:10] + single[:10])  # JIT, pool, hot set
+                    for kind, paths in (("distinct", distinct[10:]),
+                                        ("distinct, window=0 draws=1", single[10:]),
+                                        ("hot set of 50 (answers kept)", hot)):
                         if use_wrk:
                             res = _wrk(base, paths, args.seconds, args.connections, folder)
                         else:
@@ -233,7 +244,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
     print()
-    print(f"{'GET /journeys (depart 07:30, window 60 min, 5 draws)':<62} {'p50 ms':>7} "
+    print(f"{'GET /journeys (depart 07:30, window 60 min, 5 draws unless said)':<62} "
+          f"{'p50 ms':>7} "
           f"{'p90 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>7}")
     for name, r in rows:
         print(f"{name:<62} {r['p50_ms']:>7.1f} {r['p90_ms']:>7.1f} {r['p99_ms']:>7.1f} "
