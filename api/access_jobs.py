@@ -92,6 +92,7 @@ def run_access_job(engine: Engine, run_id: int, holder: TimetableHolder) -> repo
         result, districts, equity = _run(run.params, inputs, loaded.path,
                                          loaded.default_date,
                                          lambda s: _stage(engine, run_id, s))
+        equity["parameters"]["feed"] = f"feed version {loaded.feed.version}"
     except TransitError as error:
         with engine.begin() as conn:
             repo.finish_run(conn, run_id, status="failed", error=error.one_line())
