@@ -251,6 +251,40 @@ def bench_accuracy(feed: Path, work: Path, routes: int, rides: int, seed: int) -
             verdict = f"{target[0]} {target[1]:g}  {'met' if ok else 'NOT met'}"
         print(f"{name:<28}{shown:>10}   {verdict}")
     (work / "evaluation.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+    _diagnose_misses(read_network(out), result)
+
+
+def _diagnose_misses(built: Any, result: Any) -> None:
+    """Stop recall by how many rides served the stop; how far missed stops are from the
+    nearest built stop (merged neighbours vs never detected)."""
+    from collections import Counter
+
+    import numpy as np
+
+    from transit.evaluate import match_points
+    from transit.sim_geometry import Plane
+
+    served: Counter[str] = Counter()
+    for ride in result.rides:
+        served.update(s for s, ok in zip(ride.stop_ids, ride.served, strict=True) if ok)
+    truth = result.truth.stops
+    plane = Plane(float(np.mean([s.stop_lat for s in truth])),
+                  float(np.mean([s.stop_lon for s in truth])))
+    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                         np.array([s.stop_lon for s in built.stops]))
+    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth]),
+                         np.array([s.stop_lon for s in truth]))
+    hit = {i for i, _, _ in match_points(tx, ty, bx, by, 30.0)}
+    print("stop recall by rides that halted there: " + ", ".join(
+        f"{n}: {sum(i in hit for i, s in enumerate(truth) if served[s.stop_id] == n)}"
+        f"/{sum(served[s.stop_id] == n for s in truth)}"
+        for n in sorted({served[s.stop_id] for s in truth})))
+    missed = [i for i in range(len(truth)) if i not in hit]
+    if missed and len(bx):
+        near = [float(np.min(np.hypot(bx - tx[i], by - ty[i]))) for i in missed]
+        print(f"missed truth stops: {len(missed)}; distance to the nearest built stop "
+              f"p10/p50/p90 = {np.percentile(near, 10):.0f}/{np.percentile(near, 50):.0f}/"
+              f"{np.percentile(near, 90):.0f} m (under 30 m: a built stop stands for two)")
 
 
 def main() -> None:
