@@ -28,12 +28,14 @@ M. Conway, A. Byrd, M. van der Linden, Transportation Research Record 2653, 2017
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
 from transit.timetable import UNREACHED, Timetable
-from transit.walk import EARTH_RADIUS_M, unit_vectors
+from transit.walk import EARTH_RADIUS_M
 
 __all__ = ["DEFAULT_MAX_RIDES", "RaptorState", "run_raptor"]
 
@@ -128,8 +130,10 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
     out = stops_out if stops_out is not None else np.zeros((0, 0), np.int32)
     dest_xyz = np.zeros(3, np.float64)
     lb_scale_s = 0.0
-    if destination is not None and np.isfinite(tt.max_speed_mps) and egress_stops.size:
-        dest_xyz = unit_vectors(np.asarray([destination[0]]), np.asarray([destination[1]]))[0]
+    if destination is not None and math.isfinite(tt.max_speed_mps) and len(egress_stops):
+        phi, lam = math.radians(destination[0]), math.radians(destination[1])
+        dest_xyz[:] = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam),
+                       math.sin(phi))
         # 0.999 absorbs float rounding so the bound stays below the true time.
         lb_scale_s = 0.999 * EARTH_RADIUS_M / tt.max_speed_mps
     _search(tt.pattern_stop_ptr, tt.pattern_stops, tt.pattern_board_ok, tt.pattern_alight_ok,
@@ -299,6 +303,10 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     if board_ok[sp + i] == 0 or i == n - 1:
                         continue
                     t_prev = arr[k - 1, s]
+                    if not track and best[s] < t_prev:
+                        # Any label is a real journey: boarding from the best one so far
+                        # (even one found earlier in this round) finds journeys sooner.
+                        t_prev = best[s]
                     if t_prev == inf:
                         continue
                     if freq:
