@@ -16,6 +16,7 @@ split. Backends:
 from __future__ import annotations
 
 import importlib.util
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Literal
@@ -143,8 +144,9 @@ def _run_dask(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.float64],
                          fix="start one with `dask scheduler` or drop --scheduler") from None
     try:
         shared = client.scatter([tt, dest, offsets_s], broadcast=True)
+        run_id = uuid.uuid4().hex[:12]   # task keys unique to this run on a shared scheduler
         futures = [client.submit(_task, shared[0], shared[1], spec, shared[2], lat[a:b],
-                                 lon[a:b], key=f"access-block-{i}-{a}-{b}", pure=False)
+                                 lon[a:b], key=f"access-{run_id}-{i}", pure=False)
                    for i, (a, b) in enumerate(blocks)]
         index = {f.key: i for i, f in enumerate(futures)}
         parts: dict[int, OriginMeasures] = {}
