@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 from gtfs_out.tables import FeedRows, build_feed_rows
-from transit.errors import InputError
+from transit.errors import BuildError, InputError
 from transit.model import Network
 
 __all__ = ["ZIP_DATE_TIME", "feed_bytes", "write_feed", "write_rows"]
@@ -69,6 +69,8 @@ def write_feed(network: Network, path: str | Path) -> Path:
     InputError
         When ``path`` is a folder or its folder is missing or not writable; nothing is
         left behind.
+    BuildError
+        When the network has no schedulable pattern (the feed would have no trips).
     """
     target = Path(path)
     if target.is_dir():
@@ -78,7 +80,14 @@ def write_feed(network: Network, path: str | Path) -> Path:
     if not folder.is_dir():
         raise InputError("the folder of the feed path does not exist", where=str(target),
                          fix=f"create {folder} first or write elsewhere")
-    data = feed_bytes(network)
+    rows = build_feed_rows(network)
+    if not rows["trips"][1]:
+        raise BuildError("nothing to publish: no pattern has two stops and a timed band",
+                         where=str(target),
+                         fix="build from traces that ride at least one route end to end")
+    buf = io.BytesIO()
+    write_rows(rows, buf)
+    data = buf.getvalue()
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

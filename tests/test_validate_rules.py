@@ -127,6 +127,11 @@ def test_missing_files_and_columns(tmp_path: Path) -> None:
     assert ("missing_feed_info", "warning", "") in codes
 
 
+def test_empty_required_file(tmp_path: Path) -> None:
+    trips = "route_id,service_id,trip_id,direction_id,shape_id\n"
+    assert ("empty_file", "error", "") in _codes(tmp_path, trips=trips)
+
+
 def test_duplicate_keys_and_reversed_dates(tmp_path: Path) -> None:
     stops = GOOD["stops"] + "A,Again,-1.31,36.81\n"
     cal = GOOD["calendar"].replace("20260101,20261231", "20261231,20260101")

@@ -16,7 +16,7 @@ from gtfs_out.read import read_feed
 from gtfs_out.tables import build_feed_rows, format_clock, shape_rows
 from gtfs_out.write import ZIP_DATE_TIME, feed_bytes, write_feed
 from tests.small_network import small_network
-from transit.errors import InputError
+from transit.errors import BuildError, InputError
 from transit.model import Route, Shape
 
 
@@ -168,3 +168,11 @@ def test_missing_feed_version_derives_from_content() -> None:
     assert len(version_a) == len("sha256:") + 12
     assert version_a == build_feed_rows(small_network(feed_version=""))["feed_info"][1][0][5]
     assert version_a != b["feed_info"][1][0][5]
+
+
+def test_network_without_timed_patterns_is_not_published(tmp_path: Path) -> None:
+    net = small_network()
+    empty = replace(net, patterns=tuple(replace(p, timings=()) for p in net.patterns))
+    with pytest.raises(BuildError, match="nothing to publish"):
+        write_feed(empty, tmp_path / "feed.zip")
+    assert list(tmp_path.iterdir()) == []

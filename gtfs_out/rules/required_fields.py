@@ -23,11 +23,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 def check(feed: GtfsTables) -> list[Finding]:
-    """Missing calendar (both files), missing required columns and empty required cells."""
+    """Missing calendar (both files), empty required files, missing required columns and
+    empty required cells."""
     out: list[Finding] = []
     if "calendar" not in feed and "calendar_dates" not in feed:
         out.append(Finding("missing_required_file", "error", "calendar.txt",
                            message="a feed needs calendar.txt or calendar_dates.txt"))
+    for name in ("agency", "stops", "routes", "trips", "stop_times"):
+        frame = feed.get(name)
+        if frame is not None and frame.empty:
+            out.append(Finding("empty_file", "error", f"{name}.txt",
+                               message=f"{name}.txt has no rows; a feed needs at least one"))
     for name, cols in REQUIRED.items():
         frame = feed.get(name)
         if frame is None:
