@@ -66,10 +66,14 @@ def service(url: str, data_dir: Path, **settings: Any) -> Iterator[TestClient]:
 
 def corridor_csv(n_rides: int = 4, *, prefix: str = "", start_ms: int = T0_MS,
                  seed: int = 0) -> tuple[bytes, int]:
-    """Rides both ways along the corridor as CSV bytes, and the number of fixes."""
+    """Rides both ways along the corridor as CSV bytes, and the number of fixes.
+
+    Ride ``k`` of each direction is recorded by phone ``phone-<prefix><k>`` (the CSV's
+    ``device`` column).
+    """
     corridor = l_corridor()
     out = io.StringIO()
-    out.write("trace_id,time,lat,lon,route\n")
+    out.write("trace_id,time,lat,lon,route,device\n")
     n = 0
     for d in (0, 1):
         for k in range(n_rides):
@@ -78,7 +82,7 @@ def corridor_csv(n_rides: int = 4, *, prefix: str = "", start_ms: int = T0_MS,
                           skip=frozenset({k + 2}))
             stamps = np.datetime_as_string(seg.time_ms.astype("datetime64[ms]"), unit="ms")
             for t, la, lo in zip(stamps, seg.lat, seg.lon, strict=True):
-                out.write(f"{prefix}{d}-{k},{t}Z,{la:.6f},{lo:.6f},7\n")
+                out.write(f"{prefix}{d}-{k},{t}Z,{la:.6f},{lo:.6f},7,phone-{prefix}{k}\n")
             n += len(seg.time_ms)
     return out.getvalue().encode(), n
 

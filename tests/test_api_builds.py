@@ -83,6 +83,20 @@ def test_01_a_build_runs_as_a_job_and_publishes_version_1(built: Built) -> None:
     assert len(stops) == 20
 
 
+def test_01b_device_ids_in_the_report_reach_admins_only(built: Built) -> None:
+    client, keys, build, _ = built
+    as_admin = client.get(f"/builds/{build['id']}", headers=keys.admin).text
+    assert "phone-0" in as_admin
+    for who in (keys.planner,):
+        shown = client.get(f"/builds/{build['id']}", headers=who)
+        assert shown.status_code == 200
+        assert "phone-" not in shown.text
+        assert "phone-" not in client.get("/builds", headers=who).text
+        patterns = [p for r in shown.json()["report"]["routes"] for p in r["patterns"]]
+        assert all(isinstance(p["devices"], int) for p in patterns)
+        assert max(p["devices"] for p in patterns) == 4  # four phones rode each direction
+
+
 def test_02_feed_download_has_etag_and_last_modified_and_answers_304(built: Built) -> None:
     client, _, _, _ = built
     first = client.get("/feeds/latest.zip")
