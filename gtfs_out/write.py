@@ -47,10 +47,21 @@ def write_rows(rows: FeedRows, fh: io.BufferedIOBase | io.BytesIO) -> None:
             zf.writestr(info, _csv_bytes(header, body), compresslevel=9)
 
 
-def feed_bytes(network: Network) -> bytes:
-    """The GTFS zip of ``network`` as bytes (what :func:`write_feed` writes)."""
+def feed_bytes(network: Network, *, where: str = "the built network") -> bytes:
+    """The GTFS zip of ``network`` as bytes (what :func:`write_feed` writes).
+
+    Raises
+    ------
+    BuildError
+        When the network has no schedulable pattern (the feed would have no trips).
+    """
+    rows = build_feed_rows(network)
+    if not rows["trips"][1]:
+        raise BuildError("nothing to publish: no pattern has two stops and a timed band",
+                         where=where,
+                         fix="build from traces that ride at least one route end to end")
     buf = io.BytesIO()
-    write_rows(build_feed_rows(network), buf)
+    write_rows(rows, buf)
     return buf.getvalue()
 
 
@@ -80,14 +91,7 @@ def write_feed(network: Network, path: str | Path) -> Path:
     if not folder.is_dir():
         raise InputError("the folder of the feed path does not exist", where=str(target),
                          fix=f"create {folder} first or write elsewhere")
-    rows = build_feed_rows(network)
-    if not rows["trips"][1]:
-        raise BuildError("nothing to publish: no pattern has two stops and a timed band",
-                         where=str(target),
-                         fix="build from traces that ride at least one route end to end")
-    buf = io.BytesIO()
-    write_rows(rows, buf)
-    data = buf.getvalue()
+    data = feed_bytes(network, where=str(target))
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

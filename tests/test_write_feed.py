@@ -176,3 +176,5 @@ def test_network_without_timed_patterns_is_not_published(tmp_path: Path) -> None
     with pytest.raises(BuildError, match="nothing to publish"):
         write_feed(empty, tmp_path / "feed.zip")
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BuildError):
+        feed_bytes(empty)
