@@ -105,8 +105,10 @@ class Caller:
 Public = Callable[[Settings], bool]
 
 
-def _check(services: Services, secret: str | None, roles: tuple[str, ...],
-           public: Public | None) -> Caller:
+def check_key(services: Services, secret: str | None, roles: tuple[str, ...],
+              public: Public | None = None) -> Caller:
+    """The caller with key ``secret``; :class:`AuthError` / :class:`ForbiddenError` when it
+    is missing, unknown, revoked or of another role (admin passes every check)."""
     if public is not None and public(services.settings) and not secret:
         return Caller(None, None)
     if not secret:
@@ -133,7 +135,7 @@ def require(*roles: str, public: Public | None = None
                          ) -> Caller:
         # on the event loop: keys are cached (key_cache_s), so a database lookup (a
         # millisecond) happens once per key and period, not per request
-        return _check(services, secret, roles, public)
+        return check_key(services, secret, roles, public)
 
     return dependency
 
@@ -148,7 +150,7 @@ def require_with_query_key(*roles: str) -> Callable[..., Caller]:
                        max_length=200, description="API key, for apps that cannot send "
                                                    "the X-API-Key header")] = None,
                    ) -> Caller:
-        return _check(services, secret or api_key, roles, None)
+        return check_key(services, secret or api_key, roles, None)
 
     return dependency
 

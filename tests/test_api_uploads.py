@@ -129,6 +129,11 @@ def test_05_transitwand_app_form_upload(setup: Setup, fixtures_dir: Path) -> Non
     assert "356938035643809" not in response.text
     traces = client.get(f"/uploads/{body['id']}/traces", headers=keys.admin).json()
     assert {t["device_id"] for t in traces} == {"356938035643809"}
+    # the app's server address can carry the key: https://HOST/k/KEY/ -> /k/KEY/upload
+    keyed = client.post(f"/k/{keys.field_secret}/upload", data=form, files=files)
+    assert keyed.status_code == 200  # the same capture again: stored once
+    assert keyed.json()["id"] == body["id"]
+    _problem(client.post("/k/tk_wrong/upload", data=form, files=files), 401)
     _problem(client.post("/upload", data={"imei": "  "}, files=files, headers=keys.field), 400)
     _problem(client.post("/upload", data=form, files={"data": ("b", b"\xff\xfe not proto")},
                          headers=keys.field), 422)

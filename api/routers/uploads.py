@@ -8,14 +8,26 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import Path as FastApiPath
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
-from api.deps import AdminCaller, Caller, EngineDep, FieldCaller, RowId, SettingsDep, check_zone
+from api.deps import (
+    AdminCaller,
+    Caller,
+    EngineDep,
+    FieldCaller,
+    RowId,
+    ServicesDep,
+    SettingsDep,
+    check_key,
+    check_zone,
+)
 from api.deps import require_with_query_key as _query_key
 from api.ingest import IngestResult, ingest_stream
 from api.problems import PROBLEM_JSON, problem_response
 from api.schemas import RejectedRow, TraceOut, UploadOut, utc
+from api.settings import Settings
 from api.store import uploads as repo
 from gps_ingest.pipeline import FORMATS, ReadOptions
 from transit.errors import InputError
@@ -88,9 +100,30 @@ def transitwand_upload(
 ) -> Any:
     """The TransitWand capture app's upload (form fields ``imei`` and ``data``).
 
-    Point the app at ``https://HOST/upload?api_key=KEY``; the IMEI becomes the traces'
-    device id (shown to admins only).
+    The key comes in ``X-API-Key`` or ``?api_key=``; the IMEI becomes the traces' device
+    id (shown to admins only). The app deletes its files on any 2xx answer, so only a
+    stored (or already stored) capture gets one.
     """
+    return _transitwand(engine, settings, caller, imei, data, response)
+
+
+@router.post("/k/{api_key}/upload", response_model=UploadOut, status_code=201, responses={
+    200: {"model": UploadOut, "description": "The same bytes were uploaded before"},
+    **_PROBLEMS})
+def transitwand_upload_keyed(
+    services: ServicesDep, response: Response,
+    api_key: Annotated[str, FastApiPath(max_length=200, description="A field key")],
+    imei: Annotated[str, Form(max_length=64, description="The phone's IMEI or Android ID")],
+    data: Annotated[UploadFile, File(description="Serialized TransitWand Upload message")],
+) -> Any:
+    """As ``POST /upload``, with the key in the path: set the app's server address
+    (``URL_BASE``) to ``https://HOST/k/KEY/`` and it posts here unchanged."""
+    caller = check_key(services, api_key, ("field",))
+    return _transitwand(services.engine, services.settings, caller, imei, data, response)
+
+
+def _transitwand(engine: Engine, settings: Settings, caller: Caller, imei: str,
+                 data: UploadFile, response: Response) -> Any:
     device = imei.strip()
     if not device:
         raise InputError("the 'imei' form field is empty", where="TransitWand upload",
