@@ -176,3 +176,19 @@ def test_14_sparse_fixes_still_serve_the_stop_they_pass() -> None:
         np.array([60.0]), np.array([5.0]), np.array([90.0]))
     assert visits[0].stop.tolist() == [0]
     assert visits[0].center_ms.tolist() == [7_500]  # abeam of the stop half-way
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_15_every_stop_ends_within_20_m_even_when_far_off_the_rides(seed: int) -> None:
+    # stops scattered up to 60 m either side of a zigzag ride, some close together: the
+    # insertions bend the line, yet every stop ends up within 20 m of the shape
+    from shapely import LineString, Point
+
+    rng = np.random.default_rng(seed)
+    x = np.arange(0.0, 1500.0, 10.0)
+    y = 30.0 * np.sin(x / 200.0)
+    sx = np.sort(rng.uniform(0.0, 1500.0, 25))
+    sy = 30.0 * np.sin(sx / 200.0) + rng.uniform(-60.0, 60.0, 25)
+    shx, shy = estimate_shape([(x, y)], sx, sy)
+    line = LineString(np.c_[shx, shy])
+    assert max(line.distance(Point(a, b)) for a, b in zip(sx, sy, strict=True)) <= 20.0

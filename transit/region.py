@@ -30,6 +30,7 @@ from transit.timing import (
     estimate_run_times,
     given_headway,
     local_clock,
+    local_clocks,
     ride_times,
 )
 from transit.traces import TripSegment
@@ -155,6 +156,7 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
                             f"{_name(cand, kept_idx[last], slat[last], slon[last])}",
             continuous_pickup=options.continuous_pickup,
             continuous_drop_off=options.continuous_drop_off))
+    bands_of = _bands_per_candidate(dwells, cand.label, options)
     for i in sorted(used):
         c = int(kept_idx[i])
         nm = cand.name[c]
@@ -169,8 +171,21 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
             "support_devices": int(cand.support_devices[c]), "passing_traces": int(passing[c]),
             "dwells": int(cand.n_dwells[c]),
             "median_dwell_s": round(float(cand.median_dwell_s[c]), 1),
+            "bands_observed": bands_of.get(c, []),
             "field_marked": bool(cand.field[c])}
     return res
+
+
+def _bands_per_candidate(dwells: Dwells, label: NDArray[np.int64],
+                         options: BuildOptions) -> dict[int, list[str]]:
+    """Time bands (local clock) in which each candidate was dwelt at."""
+    seen: dict[int, set[str]] = {}
+    clocks = local_clocks(dwells.start_ms, options.timezone)
+    band_at = {int(k): band_for_clock(int(k), options.bands) for k in np.unique(clocks)}
+    for c, k in zip(label.tolist(), clocks.tolist(), strict=True):
+        seen.setdefault(c, set()).add(band_at[k])
+    order = {b.name: k for k, b in enumerate(options.bands)}
+    return {c: sorted(v, key=order.__getitem__) for c, v in seen.items()}
 
 
 def _distinct_traces_passing(visits: Sequence[SegmentVisits], trace_of_seg: NDArray[np.int64],

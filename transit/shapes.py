@@ -93,19 +93,34 @@ def estimate_shape(
 def _insert_far_stops(coords: NDArray[np.float64], sx: NDArray[np.float64],
                       sy: NDArray[np.float64], tol_m: float) -> tuple[NDArray[np.float64],
                                                                      NDArray[np.float64]]:
-    line = LineString(coords)
-    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
+    """Insert stops farther than ``tol_m`` into the line where they project.
+
+    Inserting a stop bends the line and can move it away from a stop nearby, so this
+    repeats; stops still too far after a few rounds get a spur (projection, stop,
+    projection), which leaves the rest of the line as it is.
+    """
     pts = points(np.c_[sx, sy])
-    far = np.asarray(distance(line, pts), float) > tol_m * 0.9
-    extra_at = np.asarray(line_locate_point(line, pts[far]), float).tolist()
-    extra_xy = list(zip(sx[far].tolist(), sy[far].tolist(), strict=True))
-    if extra_xy:
-        at = np.concatenate([along, extra_at])
-        xy = np.vstack([coords, np.array(extra_xy)])
-        # stable: an inserted stop goes after the vertex at the same distance
-        key = np.concatenate([np.zeros(len(along)), np.ones(len(extra_at))])
-        order = np.lexsort((key, at))
-        coords = xy[order]
-    keep = np.concatenate([[True], np.hypot(*np.diff(coords, axis=0).T) > 1e-6])
-    coords = coords[keep]
+    for attempt in range(6):
+        line = LineString(coords)
+        far = np.asarray(distance(line, pts), float) > tol_m * 0.9
+        if not far.any():
+            break
+        at_far = np.asarray(line_locate_point(line, pts[far]), float)
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
+        if attempt < 5:
+            extra = np.c_[sx[far], sy[far]]
+            at_extra = at_far
+            rank = np.zeros(len(at_far))
+        else:
+            proj = np.asarray([line.interpolate(a).coords[0] for a in at_far.tolist()])
+            extra = np.vstack([proj, np.c_[sx[far], sy[far]], proj])
+            at_extra = np.tile(at_far, 3)
+            rank = np.repeat([1.0, 2.0, 3.0], len(at_far))
+        at = np.concatenate([along, at_extra])
+        xy = np.vstack([coords, extra])
+        # stable: an inserted point goes after the vertex at the same distance
+        key = np.concatenate([np.zeros(len(along)), rank + 1])
+        coords = xy[np.lexsort((key, at))]
+        keep = np.concatenate([[True], np.hypot(*np.diff(coords, axis=0).T) > 1e-6])
+        coords = coords[keep]
     return coords[:, 0].copy(), coords[:, 1].copy()

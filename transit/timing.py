@@ -20,6 +20,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from transit._stats import nanmedian_cols
@@ -37,6 +38,7 @@ __all__ = [
     "estimate_headways",
     "estimate_run_times",
     "local_clock",
+    "local_clocks",
     "parse_frequencies",
     "ride_times",
 ]
@@ -94,6 +96,15 @@ def local_clock(time_ms: int, timezone: str) -> tuple[str, int]:
     """Local service date ``YYYYMMDD`` and clock seconds since midnight of a UTC instant."""
     dt = datetime.fromtimestamp(time_ms / 1000.0, tz=UTC).astimezone(ZoneInfo(timezone))
     return dt.strftime("%Y%m%d"), dt.hour * 3600 + dt.minute * 60 + dt.second
+
+
+def local_clocks(time_ms: NDArray[np.int64], timezone: str) -> NDArray[np.int64]:
+    """Local clock seconds since midnight of many UTC instants (vectorised)."""
+    if len(time_ms) == 0:
+        return np.zeros(0, np.int64)
+    local = pd.to_datetime(np.asarray(time_ms, np.int64), unit="ms", utc=True).tz_convert(
+        timezone)
+    return np.asarray(local.hour * 3600 + local.minute * 60 + local.second, np.int64)
 
 
 def band_for_clock(clock_s: int, bands: Sequence[TimeBand]) -> str:
