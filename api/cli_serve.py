@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from transit.errors import InputError
+
 __all__ = ["register"]
 
 keys_app = typer.Typer(help="API keys of the service (stored hashed).", no_args_is_help=True)
@@ -26,14 +28,21 @@ def serve(
     TRANSIT_PUBLIC_QUERIES=true, TRANSIT_MAX_UPLOAD_BYTES, TRANSIT_DATA_DIR.
     """
     import uvicorn
+    from pydantic import ValidationError
 
     from api.app import create_app
     from api.settings import Settings
     from api.store.db import database_url, open_store
 
     url = database_url(db)
+    try:
+        settings = Settings(database_url=url)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "TRANSIT_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise InputError(f"{first['msg']}", where=name,
+                         fix="correct or unset the environment variable") from None
     open_store(url).dispose()  # fail fast, as one line, on a bad URL or database
-    settings = Settings(database_url=url)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
                 access_log=False)
 
