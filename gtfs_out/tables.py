@@ -22,7 +22,10 @@ import hashlib
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from transit.model import BandTiming, Network, Pattern, Shape, Stop
+from transit.sim_geometry import Plane, locate_ordered
 
 __all__ = [
     "DEFAULT_URL",
@@ -33,6 +36,7 @@ __all__ = [
     "content_version",
     "format_clock",
     "shape_rows",
+    "stop_distances",
     "template_trip_id",
 ]
 
@@ -44,7 +48,7 @@ FEED_COLUMNS: dict[str, tuple[str, ...]] = {
                "continuous_pickup", "continuous_drop_off"),
     "trips": ("route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"),
     "stop_times": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
-                   "timepoint"),
+                   "timepoint", "shape_dist_traveled"),
     "frequencies": ("trip_id", "start_time", "end_time", "headway_secs", "exact_times"),
     "shapes": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence",
                "shape_dist_traveled"),
@@ -82,13 +86,6 @@ def template_trip_id(pattern: Pattern, timing: BandTiming) -> str:
     return f"{pattern.pattern_id}_{timing.band}"
 
 
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
 def shape_rows(shape: Shape) -> list[tuple[str, ...]]:
     """Rows of shapes.txt for one shape.
 
@@ -96,29 +93,72 @@ def shape_rows(shape: Shape) -> list[tuple[str, ...]]:
     ``shape_dist_traveled`` (metres along the path, 2 decimals) strictly increases, as
     validators require.
     """
+    lat = np.asarray(shape.lat, dtype=np.float64)
+    lon = np.asarray(shape.lon, dtype=np.float64)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    tlat = np.char.mod("%.6f", lat[ok]).tolist()
+    tlon = np.char.mod("%.6f", lon[ok]).tolist()
+    tlat = ["0.000000" if v == "-0.000000" else v for v in tlat]
+    tlon = ["0.000000" if v == "-0.000000" else v for v in tlon]
+    if not tlat:
+        return []
+    keep = [0] + [i for i in range(1, len(tlat))
+                  if tlat[i] != tlat[i - 1] or tlon[i] != tlon[i - 1]]
+    rlat = np.array([float(tlat[i]) for i in keep])
+    rlon = np.array([float(tlon[i]) for i in keep])
+    p1, p2 = np.radians(rlat[:-1]), np.radians(rlat[1:])
+    a = (np.sin((p2 - p1) / 2) ** 2
+         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.diff(rlon)) / 2) ** 2)
+    step_m = 2 * _EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    dist_cm = np.round(np.concatenate([[0.0], np.cumsum(step_m)]) * 100).astype(np.int64)
     rows: list[tuple[str, ...]] = []
-    prev_lat = prev_lon = ""
-    prev_rlat = prev_rlon = 0.0
-    dist_m = 0.0
-    prev_dist = ""
-    for lat, lon in zip(shape.lat, shape.lon, strict=True):
-        if not (math.isfinite(lat) and math.isfinite(lon)):
+    last_cm = -1
+    for j, i in enumerate(keep):
+        cm = int(dist_cm[j])
+        if cm <= last_cm:  # a step under 1 cm: cannot strictly increase, drop the point
             continue
-        tlat, tlon = _coord(lat), _coord(lon)
-        if (tlat, tlon) == (prev_lat, prev_lon):
-            continue
-        rlat, rlon = float(tlat), float(tlon)
-        if rows:
-            dist_m += _haversine_m(prev_rlat, prev_rlon, rlat, rlon)
-        tdist = f"{dist_m:.2f}"
-        if rows and tdist == prev_dist:
-            continue
-        rows.append((shape.shape_id, tlat, tlon, str(len(rows) + 1), tdist))
-        prev_lat, prev_lon, prev_rlat, prev_rlon, prev_dist = tlat, tlon, rlat, rlon, tdist
+        rows.append((shape.shape_id, tlat[i], tlon[i], str(len(rows) + 1),
+                     f"{cm // 100}.{cm % 100:02d}"))
+        last_cm = cm
     return rows
 
 
-def _stop_time_rows(pattern: Pattern, timing: BandTiming) -> list[tuple[str, ...]]:
+def stop_distances(stops: Sequence[Stop], rows: list[tuple[str, ...]]) -> list[str] | None:
+    """``shape_dist_traveled`` (metres, 2 decimals) of ``stops`` along a shape written as
+    ``rows`` (from :func:`shape_rows`), or None when they cannot strictly increase.
+
+    Stops are located on the shape in order (:func:`transit.sim_geometry.locate_ordered`),
+    interpolating the shape's own distances; equal positions are nudged 1 cm apart and
+    the last never exceeds the shape's length, as validators require.
+    """
+    if len(rows) < 2:
+        return None
+    lat = np.array([float(r[1]) for r in rows])
+    lon = np.array([float(r[2]) for r in rows])
+    dist_cm = np.array([round(float(r[4]) * 100) for r in rows], dtype=np.int64)
+    plane = Plane(float(lat.mean()), float(lon.mean()))
+    px, py = plane.to_xy(lat, lon)
+    sx, sy = plane.to_xy(np.array([float(_coord(st.stop_lat)) for st in stops]),
+                         np.array([float(_coord(st.stop_lon)) for st in stops]))
+    seg, frac, _ = locate_ordered(px, py, sx, sy)
+    at = np.round(dist_cm[seg] + frac * (dist_cm[seg + 1] - dist_cm[seg])).astype(np.int64)
+    total = int(dist_cm[-1])
+    n = len(at)
+    if total < n - 1:
+        return None
+    at = np.maximum.accumulate(np.minimum(at, total))
+    for i in range(1, n):  # strictly increasing, 1 cm at least
+        at[i] = max(at[i], at[i - 1] + 1)
+    for i in range(n - 1, -1, -1):  # never past the end of the shape
+        limit = total if i == n - 1 else at[i + 1] - 1
+        at[i] = min(at[i], limit)
+    if at[0] < 0:
+        return None
+    return [f"{v // 100}.{v % 100:02d}" for v in at.tolist()]
+
+
+def _stop_time_rows(pattern: Pattern, timing: BandTiming,
+                    dists: list[str] | None) -> list[tuple[str, ...]]:
     n = len(pattern.stop_ids)
     if len(timing.run_times_s) != n - 1 or len(timing.dwell_s) != n:
         raise ValueError(
@@ -132,7 +172,7 @@ def _stop_time_rows(pattern: Pattern, timing: BandTiming) -> list[tuple[str, ...
         arrival = clock_s
         departure = arrival + max(0, int(timing.dwell_s[i]))
         rows.append((trip_id, format_clock(arrival), format_clock(departure), stop_id,
-                     str(i + 1), timepoint))
+                     str(i + 1), timepoint, "" if dists is None else dists[i]))
         if i < n - 1:
             clock_s = departure + max(0, int(timing.run_times_s[i]))
     return rows
@@ -195,6 +235,8 @@ def build_feed_rows(network: Network) -> FeedRows:
     used_stops: set[str] = set()
     used_shapes: set[str] = set()
     used_routes: set[str] = set()
+    shape_rows_by_id: dict[str, list[tuple[str, ...]]] = {}
+    dist_cache: dict[tuple[str, tuple[str, ...]], list[str] | None] = {}
     for pattern in network.patterns:
         missing = [s for s in pattern.stop_ids if s not in stop_by_id]
         if missing:
@@ -211,7 +253,13 @@ def build_feed_rows(network: Network) -> FeedRows:
             trip_id = template_trip_id(pattern, timing)
             trips.append((pattern.route_id, SERVICE_ID, trip_id, headsign,
                           str(int(pattern.direction_id)), pattern.shape_id or ""))
-            stop_times.extend(_stop_time_rows(pattern, timing))
+            key = (pattern.shape_id or "", pattern.stop_ids)
+            if key not in dist_cache:
+                dist_cache[key] = None if not pattern.shape_id else stop_distances(
+                    [stop_by_id[x] for x in pattern.stop_ids],
+                    shape_rows_by_id.setdefault(pattern.shape_id,
+                                                shape_rows(shape_by_id[pattern.shape_id])))
+            stop_times.extend(_stop_time_rows(pattern, timing, dist_cache[key]))
             freqs.append((trip_id, format_clock(timing.start_s), format_clock(timing.end_s),
                           str(int(timing.headway_s)), "0"))
             used_stops.update(pattern.stop_ids)
@@ -235,11 +283,15 @@ def build_feed_rows(network: Network) -> FeedRows:
         route_rows = [r[:5] for r in route_rows]
     out["routes"] = (route_cols, _sorted(route_rows, [0]))
     out["trips"] = (FEED_COLUMNS["trips"], _sorted(trips, [2]))
-    out["stop_times"] = (FEED_COLUMNS["stop_times"], _sorted(stop_times, [0, 4], [4]))
+    st_cols = FEED_COLUMNS["stop_times"]
+    if any(d is None for d in dist_cache.values()):  # all trips have distances, or none
+        st_cols = st_cols[:-1]
+        stop_times = [r[:-1] for r in stop_times]
+    out["stop_times"] = (st_cols, _sorted(stop_times, [0, 4], [4]))
     out["frequencies"] = (FEED_COLUMNS["frequencies"], _sorted(freqs, [0, 1]))
     shapes: list[tuple[str, ...]] = []
     for shape_id in sorted(used_shapes):
-        shapes.extend(shape_rows(shape_by_id[shape_id]))
+        shapes.extend(shape_rows_by_id.get(shape_id) or shape_rows(shape_by_id[shape_id]))
     out["shapes"] = (FEED_COLUMNS["shapes"], shapes)
     out["calendar"] = (FEED_COLUMNS["calendar"], [
         (SERVICE_ID, "1", "1", "1", "1", "1", "1", "1", network.start_date, network.end_date)])

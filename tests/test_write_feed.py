@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import zipfile
 from dataclasses import replace
@@ -13,11 +14,11 @@ import partridge
 import pytest
 
 from gtfs_out.read import read_feed
-from gtfs_out.tables import build_feed_rows, format_clock, shape_rows
+from gtfs_out.tables import build_feed_rows, format_clock, shape_rows, stop_distances
 from gtfs_out.write import ZIP_DATE_TIME, feed_bytes, write_feed
 from tests.small_network import small_network
 from transit.errors import BuildError, InputError
-from transit.model import Route, Shape
+from transit.model import Route, Shape, Stop
 
 
 def test_same_network_same_bytes(tmp_path: Path) -> None:
@@ -178,3 +179,32 @@ def test_network_without_timed_patterns_is_not_published(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(BuildError):
         feed_bytes(empty)
+
+
+def test_stop_distances_follow_the_shape() -> None:
+    rows = build_feed_rows(small_network())
+    header, body = rows["stop_times"]
+    assert header[-1] == "shape_dist_traveled"
+    north = [r[6] for r in body if r[0] == "p33_0_am_peak"]
+    shape_end = [r[4] for r in rows["shapes"][1] if r[0] == "s33_0"][-1]
+    # stops every 4th vertex of a shape with a vertex every 100.075 m
+    assert north[:3] == ["0.00", "400.30", "800.60"]
+    assert north[3] == shape_end
+
+
+def test_stop_distances_strictly_increase_and_stay_on_the_shape() -> None:
+    shape = shape_rows(Shape("s", lat=(-1.3, -1.2991, -1.3), lon=(36.8, 36.8, 36.8)))
+    # out and back: A at the start, B at the far end, C (= A's place) on the way back,
+    # D twice at the same place as C, E beyond the end
+    stops = [Stop("A", "A", -1.3, 36.8), Stop("B", "B", -1.2991, 36.8),
+             Stop("C", "C", -1.3, 36.8), Stop("D", "D", -1.3, 36.8),
+             Stop("E", "E", -1.3005, 36.8)]
+    dists = stop_distances(stops, shape)
+    assert dists is not None
+    values = [float(d) for d in dists]
+    total = float(shape[-1][4])
+    assert values[0] == 0.0
+    assert values[1] == pytest.approx(total / 2, abs=0.02)
+    assert all(b > a for a, b in itertools.pairwise(values))
+    assert values[-1] == total
+    assert values[2] == pytest.approx(total - 0.02, abs=1e-9)

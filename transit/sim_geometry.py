@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from transit.model import Pattern, Shape, Stop
 
-__all__ = ["EARTH_RADIUS_M", "PatternGeometry", "build_pattern_geometry", "project_ordered"]
+__all__ = ["EARTH_RADIUS_M", "PatternGeometry", "Plane", "build_pattern_geometry",
+           "locate_ordered", "project_ordered"]
 
 EARTH_RADIUS_M = 6_371_008.8
 #: A later pass of the shape is taken only when it is this much closer to the stop (m).
@@ -73,36 +75,80 @@ class PatternGeometry:
                               np.interp(s_m, self.shape_s, self.shape_y))
 
 
+@numba.njit(cache=True)
+def _locate(px: NDArray[np.float64], py: NDArray[np.float64], sx: NDArray[np.float64],
+            sy: NDArray[np.float64], tolerance_m: float
+            ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    n_seg = px.shape[0] - 1
+    cum = np.zeros(n_seg + 1)
+    for k in range(n_seg):
+        cum[k + 1] = cum[k] + np.hypot(px[k + 1] - px[k], py[k + 1] - py[k])
+    seg = np.zeros(sx.shape[0], dtype=np.int64)
+    frac = np.zeros(sx.shape[0])
+    offset = np.zeros(sx.shape[0])
+    t_k = np.zeros(n_seg)
+    d_k = np.zeros(n_seg)
+    prev = 0.0
+    first = 0
+    for i in range(sx.shape[0]):
+        best = np.inf
+        for k in range(first, n_seg):
+            dx, dy = px[k + 1] - px[k], py[k + 1] - py[k]
+            l2 = max(dx * dx + dy * dy, 1e-12)
+            t = min(1.0, max(0.0, ((sx[i] - px[k]) * dx + (sy[i] - py[k]) * dy) / l2))
+            t_k[k] = t
+            d_k[k] = np.hypot(px[k] + t * dx - sx[i], py[k] + t * dy - sy[i])
+            if cum[k] + t * (cum[k + 1] - cum[k]) >= prev - 1e-6 and d_k[k] < best:
+                best = d_k[k]
+        if best == np.inf:
+            if i > 0:
+                seg[i], frac[i] = seg[i - 1], frac[i - 1]
+            else:
+                seg[i], frac[i] = n_seg - 1, 1.0
+            offset[i] = np.hypot(px[-1] - sx[i], py[-1] - sy[i])
+            continue
+        # the earliest admissible pass within the tolerance of the best one
+        for k in range(first, n_seg):
+            along = cum[k] + t_k[k] * (cum[k + 1] - cum[k])
+            if along >= prev - 1e-6 and d_k[k] <= best + tolerance_m:
+                seg[i], frac[i], offset[i] = k, t_k[k], d_k[k]
+                prev = max(prev, along)
+                first = k
+                break
+    return seg, frac, offset
+
+
+def locate_ordered(px: NDArray[np.float64], py: NDArray[np.float64],
+                   sx: NDArray[np.float64], sy: NDArray[np.float64]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Locate points ``(sx, sy)`` in order on the polyline ``(px, py)`` (metres).
+
+    Returns, per point, the index of the polyline segment it falls on, the fraction
+    along that segment (0..1) and its distance from the line (m). Each point takes the
+    earliest pass at or after the previous point that is within
+    :data:`PASS_TOLERANCE_M` of its nearest admissible pass, so positions never go back.
+    """
+    if len(px) < 2:
+        raise ValueError("a polyline needs two points")
+    return _locate(np.ascontiguousarray(px, dtype=np.float64),
+                   np.ascontiguousarray(py, dtype=np.float64),
+                   np.ascontiguousarray(sx, dtype=np.float64),
+                   np.ascontiguousarray(sy, dtype=np.float64), PASS_TOLERANCE_M)
+
+
 def project_ordered(px: NDArray[np.float64], py: NDArray[np.float64],
                     sx: NDArray[np.float64], sy: NDArray[np.float64]
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Project points ``(sx, sy)`` in order onto the polyline ``(px, py)``.
+    """Project points ``(sx, sy)`` in order onto the polyline ``(px, py)``
+    (see :func:`locate_ordered`).
 
     Returns the cumulative vertex distances, each point's distance along the line
-    (non-decreasing) and its distance from the line, all metres. Each point takes the
-    earliest pass at or after the previous point that is within
-    :data:`PASS_TOLERANCE_M` of its nearest admissible pass.
+    (non-decreasing) and its distance from the line, all metres.
     """
     seg_len = np.hypot(np.diff(px), np.diff(py))
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
-    ax, ay, dx, dy = px[:-1], py[:-1], np.diff(px), np.diff(py)
-    l2 = np.maximum(dx * dx + dy * dy, 1e-12)
-    along = np.empty(len(sx))
-    offset = np.empty(len(sx))
-    prev = 0.0
-    for i, (x, y) in enumerate(zip(sx, sy, strict=True)):
-        t = np.clip(((x - ax) * dx + (y - ay) * dy) / l2, 0.0, 1.0)
-        d = np.hypot(ax + t * dx - x, ay + t * dy - y)
-        s = cum[:-1] + t * seg_len
-        ok = s >= prev - 1e-6
-        if not ok.any():
-            along[i], offset[i] = prev, float(np.hypot(px[-1] - x, py[-1] - y))
-            continue
-        best = d[ok].min()
-        cand = ok & (d <= best + PASS_TOLERANCE_M)
-        j = int(np.flatnonzero(cand)[np.argmin(s[cand])])
-        along[i], offset[i] = max(prev, float(s[j])), float(d[j])
-        prev = along[i]
+    seg, frac, offset = locate_ordered(px, py, sx, sy)
+    along = np.maximum.accumulate(cum[seg] + frac * seg_len[seg]) if len(seg) else cum[:0]
     return cum, along, offset
 
 
