@@ -19,7 +19,6 @@ GTFS Schedule reference, https://gtfs.org/documentation/schedule/reference/
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 
 import numpy as np
