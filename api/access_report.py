@@ -167,10 +167,10 @@ def _report_md(dm: DistrictMeasures, cols: Mapping[str, NDArray[np.float64]],
     measures = equity.get("measures", {})
     lines = ["# Access to opportunities by district", "",
              f"Feed `{meta.get('feed')}`, service day {meta.get('service_date')}, departing "
-             f"{meta.get('depart')} over {meta.get('window_min')} minutes, "
+             f"{meta.get('depart')} over {meta.get('window_min'):g} minutes, "
              f"{meta.get('draws')} draws of the headway offsets; travel times are the "
              f"{meta.get('percentile')}th percentile over those departures. "
-             f"{meta.get('origins')} origins about {meta.get('spacing_m')} m apart stand for "
+             f"{meta.get('origins'):,} origins about {meta.get('spacing_m'):g} m apart stand for "
              f"{equity.get('population'):,} residents in {len(dm.names)} districts.", "",
              "## City overview", "",
              "| category | opportunities | residents reaching one within "
