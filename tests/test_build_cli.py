@@ -100,3 +100,23 @@ def test_04_real_abidjan_sample_with_field_stop_names(shared_data: Path, tmp_pat
     assert np.mean(d <= 30.0) >= 0.95
     path = write_feed(res.network, tmp_path / "abidjan.zip")
     assert [f for f in run_gtfs_guru(path) if f.severity == "error"] == []
+
+
+def test_05_build_from_the_store(traces_csv: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", str(traces_csv), "--db", db])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "from-store.zip"
+    res = runner.invoke(app, ["build", "--db", db, "--out", str(out),
+                              "--timezone", "Africa/Nairobi"])
+    assert res.exit_code == 0, res.output
+    assert "Built 20 stops, 1 routes, 2 patterns from 6 traces" in res.output
+    assert read_feed(out)["routes"]["route_short_name"].tolist() == ["7"]
+
+
+def test_06_db_and_traces_together_are_refused(traces_csv: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["build", "--db", "sqlite:///x.sqlite", "--traces",
+                                   str(traces_csv), "--out", str(tmp_path / "f.zip")])
+    assert res.exit_code != 0
+    assert "not both" in str(res.exception)
