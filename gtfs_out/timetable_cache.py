@@ -32,7 +32,7 @@ __all__ = ["CACHE_VERSION", "cache_dir", "cache_path", "load_timetable", "read_t
            "write_timetable"]
 
 #: Bump when the Timetable layout changes; old files are then ignored.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def cache_dir() -> Path:

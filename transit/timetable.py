@@ -3,7 +3,8 @@
 Built once by :func:`build_timetable` (a pure function over string tables), then only read
 by the router. The layout follows Conveyal R5's ``TransitLayer`` and the RAPTOR paper:
 
-* stops ``0..n_stops-1`` (``stop_ids`` maps back to GTFS ids);
+* stops ``0..n_stops-1`` in Z-order of their coordinates (``stop_ids`` maps back to GTFS
+  ids, ``stop_index``/:meth:`Timetable.stop_for_id` the other way);
 * patterns: trips of one route with the same stop sequence (and pickup/drop-off rules);
   ``pattern_stops[pattern_stop_ptr[p]:pattern_stop_ptr[p+1]]`` are its stops in order;
 * scheduled trips of pattern ``p`` are ``pattern_trip_ptr[p]..pattern_trip_ptr[p+1]-1``,
