@@ -40,7 +40,7 @@ def check_timezone(name: str) -> str:
     """Return ``name`` when it is a known IANA timezone, else raise :class:`InputError`."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Africa" is a folder
         raise InputError(f"unknown timezone {name!r}", where="--timezone",
                          fix="give an IANA name such as Africa/Nairobi or UTC") from None
     return name

@@ -76,6 +76,7 @@ def test_unusable_files_exit_2_with_one_line(tmp_path: Path, files: dict[str, Pa
 @pytest.mark.parametrize(("args", "needle"), [
     (["ingest", "missing.csv"], "missing.csv: no such file"),
     (["ingest", "ride.csv", "--timezone", "Mars/Olympus"], "unknown timezone"),
+    (["ingest", "ride.csv", "--timezone", "Africa"], "unknown timezone"),
     (["ingest", "ride.csv", "--format", "kml"], "unknown format 'kml'"),
     (["ingest", "ride.csv", "--campaign-start", "soon"], "--campaign-start"),
     (["ingest", "ride.csv", "--db", "nope://x"], "cannot use database URL"),
