@@ -352,6 +352,12 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 s = ride_list[j]
                 ride_marked[s] = 0
                 t_ride = best_ride[s]
+                # Walking is never faster than the timetable's fastest move, so when the
+                # stop itself is out of the race (one second of slack for the rounding of
+                # walk times) so is every stop it can walk to.
+                if lb_scale_s > 0 and dest_best != inf and _hopeless(
+                        t_ride - 1, s, dest_best, stop_xyz, dest_xyz, lb_scale_s):
+                    continue
                 for q in range(transfer_ptr[s], transfer_ptr[s + 1]):
                     t = t_ride + transfer_s[q]
                     if t + min_egress >= dest_best:
