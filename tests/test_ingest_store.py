@@ -173,3 +173,18 @@ def test_abidjan_sample_ingests_whole(shared_data: Path, tmp_path: Path) -> None
     assert len(ts.fixes) == 9109
     assert len(ts.field_stops) == stops.n_field_stops
     engine.dispose()
+
+
+def test_bad_values_are_counted_by_reason_not_stored_silently(store_url: str) -> None:
+    rows = CSV.splitlines()
+    rows[5] = b"t1,2999-01-01T00:00:00Z,5.2604,-3.96,11.0"  # the year 2999
+    rows[6] = b"t1,2019-11-05T16:31:05Z,91.0,-3.96,11.0"  # latitude over 90
+    rows[7] = b"t1,2019-11-05T16:31:06Z,NaN,-3.96,11.0"
+    rows[8] = b"t1,2019-11-05T16:31:07Z,,-3.96,11.0"
+    engine = open_store(store_url)
+    result = ingest_bytes(engine, b"\n".join(rows) + b"\n")
+    assert result.status == "stored"
+    assert result.reason_counts == {"missing_value": 3, "out_of_range": 1,
+                                    "time_implausible": 1}
+    assert result.n_accepted == 296
+    engine.dispose()
