@@ -43,13 +43,16 @@ __all__ = ["DEFAULT_MAX_RIDES", "RaptorState", "run_raptor"]
 DEFAULT_MAX_RIDES = 16
 
 _INF = np.int32(UNREACHED)
+_ONE = np.zeros(1, np.int32)                 # the order of a single departure
+_NO_STOPS_OUT = np.zeros((0, 0), np.int32)   # "no per-stop output" (never written)
 
 
 class RaptorState:
     """Reusable scratch space of the kernel for one timetable.
 
-    After a single-departure search it also holds what :mod:`transit.journeys` needs to
-    rebuild the journey: labels per round and their parents.
+    After a single-departure search with ``track=True`` it also holds what
+    :mod:`transit.journeys` needs to rebuild the journey: labels per round (``arr_s``,
+    ``ride_s``) and their parents; plain searches keep only the best labels.
 
     Parameters
     ----------
@@ -79,8 +82,9 @@ class RaptorState:
         self.pattern_queue = np.zeros(tt.n_patterns, np.int32)
         self.mark_list = np.zeros(n, np.int32)
         self.ride_list = np.zeros(n, np.int32)
-        # [rounds used by the last search, destination stop, destination round]
-        self.info = np.zeros(3, np.int32)
+        # [rounds used by the last search, destination stop, destination round,
+        #  rows of arr_s/ride_s a tracked search may have written since their last reset]
+        self.info = np.zeros(4, np.int32)
         self.info[0] = rounds - 1
 
 
@@ -125,9 +129,10 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
         walk-only journey is not included (see :mod:`transit.journeys`).
     """
     deps = np.asarray(departures_s, np.int32)
-    order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
+    order = _ONE if deps.size == 1 else np.argsort(-deps.astype(np.int64),
+                                                    kind="stable").astype(np.int32)
     dest = np.full(deps.size, _INF, np.int32)
-    out = stops_out if stops_out is not None else np.zeros((0, 0), np.int32)
+    out = stops_out if stops_out is not None else _NO_STOPS_OUT
     dest_xyz = np.zeros(3, np.float64)
     lb_scale_s = 0.0
     if destination is not None and math.isfinite(tt.max_speed_mps) and len(egress_stops):
@@ -180,10 +185,11 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             dest_xyz, lb_scale_s):
     inf = 2147483647
     max_rounds = arr.shape[0]
-    # Reset the rows the previous search touched.
-    for k in range(min(info[0] + 1, max_rounds)):
-        arr[k, :] = inf
-        if track:
+    # Per-round labels are kept only when rebuilding journeys (track); plain searches
+    # board from the best label so far, which is never later. Reset what was written.
+    if track:
+        for k in range(min(info[3] + 1, max_rounds)):
+            arr[k, :] = inf
             ride[k, :] = inf
     best[:] = inf
     best_ride[:] = inf
@@ -210,8 +216,9 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             t = t_dep + access_s[j]
             if t < best[s]:
                 best[s] = t
-                arr[0, s] = t
-                walk_from[0, s] = -1
+                if track:
+                    arr[0, s] = t
+                    walk_from[0, s] = -1
                 if marked[s] == 0:
                     marked[s] = 1
                     mark_list[n_marked] = s
@@ -232,8 +239,9 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 s = mark_list[j]
                 marked[s] = 0
                 # Skip stops the destination bound has caught up with since they improved.
-                if dest_best != inf and (arr[k - 1, s] + min_egress >= dest_best or (
-                        lb_scale_s > 0 and _hopeless(arr[k - 1, s], s, dest_best, stop_xyz,
+                lab = arr[k - 1, s] if track else best[s]
+                if dest_best != inf and (lab + min_egress >= dest_best or (
+                        lb_scale_s > 0 and _hopeless(lab, s, dest_best, stop_xyz,
                                                      dest_xyz, lb_scale_s))):
                     continue
                 for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
@@ -287,8 +295,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                                 n_ride += 1
                             if a < best[s]:
                                 best[s] = a
-                                arr[k, s] = a
                                 if track:
+                                    arr[k, s] = a
                                     walk_from[k, s] = -1
                                 if marked[s] == 0:
                                     marked[s] = 1
@@ -302,11 +310,10 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     # Board: an earlier vehicle, if the previous round reached this stop.
                     if board_ok[sp + i] == 0 or i == n - 1:
                         continue
-                    t_prev = arr[k - 1, s]
-                    if not track and best[s] < t_prev:
-                        # Any label is a real journey: boarding from the best one so far
-                        # (even one found earlier in this round) finds journeys sooner.
-                        t_prev = best[s]
+                    # Any label is a real journey: a plain search boards from the best one
+                    # so far (even one found earlier in this round), finding journeys
+                    # sooner; a tracked one keeps to rounds so journeys can be rebuilt.
+                    t_prev = arr[k - 1, s] if track else best[s]
                     if t_prev == inf:
                         continue
                     if freq:
@@ -366,8 +373,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     if t < best[s2] and not (lb_scale_s > 0 and _hopeless(
                             t, s2, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
                         best[s2] = t
-                        arr[k, s2] = t
                         if track:
+                            arr[k, s2] = t
                             walk_from[k, s2] = s
                         if marked[s2] == 0:
                             marked[s2] = 1
@@ -388,3 +395,5 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
     info[0] = rounds_used
     info[1] = dest_stop
     info[2] = dest_round
+    if track:
+        info[3] = rounds_used
