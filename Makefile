@@ -31,8 +31,16 @@ pytest: setup
 
 test: lint typecheck pytest
 
+# Benchmarks against peers, side by side (need ../shared/data; peers install into bench/.peers)
 bench: setup
 	$(PY) -m bench.ingest
+	$(PY) -m bench.readers
+	$(PY) -m bench.transitwand
+	$(PY) -m bench.build
+	$(PY) -m bench.feed
+	$(PY) -m bench.router
+	$(PY) -m bench.access
+	$(PY) -m bench.service
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
