@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.small_network import small_network
-from transit.evaluate import evaluate_network, lcs_length, match_points
+from transit.evaluate import evaluate_network, lcs_length, match_points, travel_headings
 from transit.model import Network, Shape
 from transit.sim_geometry import EARTH_RADIUS_M
 
@@ -100,3 +100,46 @@ def test_match_points_is_one_to_one_closest_first() -> None:
 def test_lcs() -> None:
     assert lcs_length(["A", None, "C", "D"], ["A", "C", "X", "D"]) == 3
     assert lcs_length([], ["A"]) == 0
+
+
+def _two_sided(north_east_m: float, south_east_m: float) -> Network:
+    """The small network with its southbound stops on their own side of the street."""
+    net = small_network()
+    south = tuple(replace(s, stop_id=s.stop_id + "s",
+                          stop_lon=s.stop_lon + south_east_m * DEG_PER_M_LON) for s in net.stops)
+    north = tuple(replace(s, stop_lon=s.stop_lon + north_east_m * DEG_PER_M_LON)
+                  for s in net.stops)
+    pats = (net.patterns[0],
+            replace(net.patterns[1], stop_ids=tuple(s + "s" for s in net.patterns[1].stop_ids)))
+    return replace(net, stops=north + south, patterns=pats)
+
+
+def test_travel_headings_follow_the_patterns() -> None:
+    h = travel_headings(_two_sided(0.0, 8.0))
+    assert h["A"] == pytest.approx((0.0,))
+    assert h["B"] == pytest.approx((0.0,))
+    assert h["Bs"] == pytest.approx((180.0,))
+    assert h["As"] == pytest.approx((180.0,))
+    both = travel_headings(small_network())["B"]
+    assert sorted(both) == pytest.approx([0.0, 180.0])
+
+
+def test_stop_matching_is_direction_aware() -> None:
+    # Truth: northbound stops on the centre line, southbound 8 m east. Built: northbound
+    # 6 m east, southbound 12 m east. By distance alone the built northbound stop (2 m from
+    # the truth southbound one) takes it, and the truth northbound stop gets the built
+    # southbound one (12 m): both patterns break. Direction-aware: 6 m and 4 m pairs.
+    r = evaluate_network(_two_sided(6.0, 12.0), _two_sided(0.0, 8.0))
+    assert r["stops"]["f1"] == 1.0
+    assert r["patterns"]["recovery"] == 1.0
+    assert r["stops"]["median_distance_m"] == pytest.approx(5.0, abs=0.05)
+
+
+def test_match_points_headings_forbid_opposite_directions() -> None:
+    ax, ay = np.array([0.0]), np.array([0.0])
+    bx, by = np.array([2.0, 9.0]), np.array([0.0, 0.0])
+    assert match_points(ax, ay, bx, by, 30.0) == [(0, 0, 2.0)]
+    got = match_points(ax, ay, bx, by, 30.0, [(10.0,)], [(190.0,), (80.0,)])
+    assert got == [(0, 1, 9.0)]
+    assert match_points(ax, ay, bx, by, 30.0, [(10.0,)], [(), (200.0,)]) == [(0, 0, 2.0)]
+    assert match_points(ax, ay, bx, by, 30.0, [(10.0,)], [(101.0,), (200.0,)]) == []

@@ -3,7 +3,11 @@
 :func:`evaluate_network` reports
 
 * **stops**: built stops matched one-to-one to truth stops within ``radius_m`` (greedy,
-  closest pairs first); precision = matched / built, recall = matched / truth, F1;
+  closest pairs first) and *direction-aware*: a pair is allowed only when some direction of
+  travel through the built stop is within :data:`MAX_TURN_DEG` of some direction of travel
+  through the truth stop (see :func:`travel_headings`), because the stop across the road
+  for the other direction is not the same stop; precision = matched / built, recall =
+  matched / truth, F1;
 * **patterns**: a truth pattern is *recovered* when some built pattern holds at least
   ``pattern_share`` of its stops in order (longest common subsequence over matched stops);
 * **shapes**: for recovered patterns, the mean distance (m) from the built shape, densified
@@ -31,16 +35,59 @@ from numpy.typing import NDArray
 from transit.model import Network, Pattern, Shape
 from transit.sim_geometry import Plane
 
-__all__ = ["DENSIFY_M", "evaluate_network", "lcs_length", "match_points"]
+__all__ = ["DENSIFY_M", "MAX_TURN_DEG", "evaluate_network", "lcs_length", "match_points",
+           "travel_headings"]
 
 #: Spacing of the points taken along a built shape to measure its error (metres).
 DENSIFY_M = 10.0
 
+#: Largest difference (degrees) between directions of travel for two stops to be the same
+#: stop. Opposite directions differ by about 180; 90 leaves room for the coarse headings of
+#: :func:`travel_headings` on bends.
+MAX_TURN_DEG = 90.0
+
+
+def travel_headings(net: Network) -> dict[str, tuple[float, ...]]:
+    """Directions of travel (degrees clockwise from north) through each stop of ``net``.
+
+    One heading per visit of a pattern: the bearing from the previous stop of the pattern to
+    the next one (from or to the stop itself at either end). A stop no pattern serves gets
+    its ``heading_deg`` if set, else no heading (it is then compatible with any stop).
+    """
+    coslat = float(np.cos(np.radians(np.mean([s.stop_lat for s in net.stops])))) \
+        if net.stops else 1.0
+    xy = {s.stop_id: (s.stop_lon * coslat, s.stop_lat) for s in net.stops}
+    out: dict[str, list[float]] = {s.stop_id: [] for s in net.stops}
+    for p in net.patterns:
+        ids = [s for s in p.stop_ids if s in xy]
+        for k, sid in enumerate(ids):
+            (x0, y0), (x1, y1) = xy[ids[max(k - 1, 0)]], xy[ids[min(k + 1, len(ids) - 1)]]
+            if (x0, y0) != (x1, y1):
+                out[sid].append(float(np.degrees(np.arctan2(x1 - x0, y1 - y0)) % 360))
+    for s in net.stops:
+        if not out[s.stop_id] and s.heading_deg is not None:
+            out[s.stop_id].append(float(s.heading_deg))
+    return {sid: tuple(h) for sid, h in out.items()}
+
+
+def _same_direction(ha: tuple[float, ...], hb: tuple[float, ...], max_turn_deg: float) -> bool:
+    if not ha or not hb:
+        return True
+    return any(abs((a - b + 180) % 360 - 180) <= max_turn_deg for a in ha for b in hb)
+
 
 def match_points(ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[np.float64],
-                 by: NDArray[np.float64], radius_m: float) -> list[tuple[int, int, float]]:
+                 by: NDArray[np.float64], radius_m: float,
+                 a_headings: Sequence[tuple[float, ...]] | None = None,
+                 b_headings: Sequence[tuple[float, ...]] | None = None,
+                 max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[int, int, float]]:
     """One-to-one matches ``(i, j, distance_m)`` of points a and b within ``radius_m``,
-    closest pairs first (ties broken by index, so the result is deterministic)."""
+    closest pairs first (ties broken by index, so the result is deterministic).
+
+    With ``a_headings`` and ``b_headings`` (directions of travel per point, degrees; an
+    empty tuple means unknown), a pair is allowed only when some heading of ``i`` is within
+    ``max_turn_deg`` of some heading of ``j``.
+    """
     if len(ax) == 0 or len(bx) == 0:
         return []
     cell = radius_m
@@ -55,7 +102,9 @@ def match_points(ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[n
             for gy in (cy - 1, cy, cy + 1):
                 for j in buckets.get((gx, gy), ()):
                     d = float(np.hypot(ax[i] - bx[j], ay[i] - by[j]))
-                    if d <= radius_m:
+                    if d <= radius_m and (
+                            a_headings is None or b_headings is None
+                            or _same_direction(a_headings[i], b_headings[j], max_turn_deg)):
                         pairs.append((d, i, j))
     pairs.sort()
     used_a: set[int] = set()
@@ -152,7 +201,9 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
                          np.array([s.stop_lon for s in built.stops]))
     tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
                          np.array([s.stop_lon for s in truth.stops]))
-    matches = match_points(tx, ty, bx, by, radius_m)
+    th, bh = travel_headings(truth), travel_headings(built)
+    matches = match_points(tx, ty, bx, by, radius_m, [th[s.stop_id] for s in truth.stops],
+                           [bh[s.stop_id] for s in built.stops])
     built_for_truth = {truth.stops[i].stop_id: built.stops[j].stop_id for i, j, _ in matches}
     n_b, n_t, n_m = len(built.stops), len(truth.stops), len(matches)
     precision = n_m / n_b if n_b else 0.0
