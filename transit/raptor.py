@@ -80,12 +80,57 @@ class RaptorState:
         self.ride_marked = np.zeros(n, np.uint8)
         self.pattern_from = np.full(tt.n_patterns, -1, np.int32)
         self.pattern_queue = np.zeros(tt.n_patterns, np.int32)
+        self.pattern_to = np.full(tt.n_patterns, -1, np.int32)   # last marked position
         self.mark_list = np.zeros(n, np.int32)
         self.ride_list = np.zeros(n, np.int32)
         # [rounds used by the last search, destination stop, destination round,
         #  rows of arr_s/ride_s a tracked search may have written since their last reset]
         self.info = np.zeros(4, np.int32)
         self.info[0] = rounds - 1
+        # When each best label last improved, as a search round number that never repeats
+        # (epoch[0] counts rounds over the state's lifetime): a plain search boards only
+        # at stops improved since the previous round, as stops improved earlier have had
+        # every pattern through them scanned with the same label already.
+        self.improved_at = np.zeros(n, np.int64)
+        self.epoch = np.zeros(1, np.int64)
+        self.windows_ordered = _windows_ordered(tt.pattern_freq_ptr, tt.freq_start_s,
+                                                tt.freq_end_s)
+        self.arrivals_rise = _arrivals_rise(tt)
+
+
+def _arrivals_rise(tt: Timetable) -> NDArray[np.uint8]:
+    """1 per pattern whose every vehicle arrives at each stop no earlier than at the last.
+
+    On such a pattern a vehicle too late for the destination at one stop is too late at
+    every later one, so the kernel stops scanning it there (past the last marked stop).
+    """
+    rise = np.ones(tt.n_patterns, np.uint8)
+    for p in range(tt.n_patterns):
+        n = int(tt.pattern_stop_ptr[p + 1] - tt.pattern_stop_ptr[p])
+        m = 1 if tt.pattern_is_frequency[p] else int(tt.pattern_trip_ptr[p + 1]
+                                                      - tt.pattern_trip_ptr[p])
+        lo = int(tt.pattern_time_ptr[p])
+        times = tt.trip_arr_s[lo:lo + n * m].reshape(n, m)
+        if n > 1 and m > 0 and bool((np.diff(times, axis=0) < 0).any()):
+            rise[p] = 0
+    return rise
+
+
+def _windows_ordered(freq_ptr: NDArray[np.int32], start_s: NDArray[np.int32],
+                     end_s: NDArray[np.int32]) -> NDArray[np.uint8]:
+    """1 per pattern whose headway windows are in time order and do not overlap.
+
+    Then every vehicle of a window leaves before every vehicle of the next one, so the
+    first window with a vehicle at or after a time holds the earliest such vehicle and
+    the kernel stops looking there (one division per boarding instead of one per window).
+    """
+    ordered = np.ones(freq_ptr.shape[0] - 1, np.uint8)
+    later_ok = start_s[1:] >= end_s[:-1]     # window e+1 starts when window e has ended
+    for p in range(ordered.shape[0]):
+        lo, hi = int(freq_ptr[p]), int(freq_ptr[p + 1])
+        if hi - lo > 1 and not bool(later_ok[lo:hi - 1].all()):
+            ordered[p] = 0
+    return ordered
 
 
 def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
@@ -153,7 +198,9 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
             state.walk_from, state.par_pattern, state.par_board_pos, state.par_vehicle,
             state.par_entry, state.marked, state.ride_marked, state.pattern_from,
             state.pattern_queue, state.mark_list, state.ride_list, state.info, dest, out, track,
-            tt.stop_xyz, dest_xyz, lb_scale_s)
+            tt.stop_xyz, dest_xyz, lb_scale_s, state.windows_ordered,
+            state.improved_at, state.epoch,
+            state.pattern_to, state.arrivals_rise)
     return dest
 
 
@@ -182,7 +229,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             offsets, arr, ride, best, best_ride, egress_by_stop, walk_from, par_pattern,
             par_board_pos, par_vehicle, par_entry, marked, ride_marked, pattern_from,
             pattern_queue, mark_list, ride_list, info, dest_out, stops_out, track, stop_xyz,
-            dest_xyz, lb_scale_s):
+            dest_xyz, lb_scale_s, windows_ordered, improved_at, epoch, pattern_to, arrivals_rise):
     inf = 2147483647
     max_rounds = arr.shape[0]
     # Per-round labels are kept only when rebuilding journeys (track); plain searches
@@ -209,6 +256,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
     for d in range(order.shape[0]):
         di = order[d]
         t_dep = departures[di]
+        round0 = epoch[0]         # round k of this departure is round0 + k
+        epoch[0] += max_rounds
         # Round 0: walk from the origin. mark_list holds the stops marked for the next round.
         n_marked = 0
         for j in range(access_stops.shape[0]):
@@ -216,6 +265,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             t = t_dep + access_s[j]
             if t < best[s]:
                 best[s] = t
+                improved_at[s] = round0
                 if track:
                     arr[0, s] = t
                     walk_from[0, s] = -1
@@ -251,15 +301,21 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                         pattern_queue[n_queue] = p
                         n_queue += 1
                         pattern_from[p] = pos
+                        pattern_to[p] = pos
                     elif pos < pattern_from[p]:
                         pattern_from[p] = pos
+                    elif pos > pattern_to[p]:
+                        pattern_to[p] = pos
             n_marked = 0
             n_ride = 0
             # Scan the patterns.
             for qi in range(n_queue):
                 p = pattern_queue[qi]
                 i0 = pattern_from[p]
+                i_last = pattern_to[p]
                 pattern_from[p] = -1
+                pattern_to[p] = -1
+                rises = arrivals_rise[p] == 1
                 sp = pattern_stop_ptr[p]
                 n = pattern_stop_ptr[p + 1] - sp
                 base = time_ptr[p]
@@ -271,6 +327,14 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 board_pos = -1
                 for i in range(i0, n):
                     s = pattern_stops[sp + i]
+                    # Past the last stop marked in the previous round the vehicle can only
+                    # be replaced by boarding at a stop improved in this round, which the
+                    # next round scans anyway: once it is too late for the destination,
+                    # so is the rest of the pattern (arrivals rise along it).
+                    if board_pos >= 0 and i > i_last and rises and dest_best != inf:
+                        a_here = t0 + arr_s[base + i] if freq else arr_s[base + i * m + trip]
+                        if a_here + min_egress >= dest_best:
+                            break
                     # Alight: the boarded vehicle's arrival here.
                     if board_pos >= 0 and alight_ok[sp + i] == 1:
                         if freq:
@@ -295,6 +359,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                                 n_ride += 1
                             if a < best[s]:
                                 best[s] = a
+                                improved_at[s] = round0 + k
                                 if track:
                                     arr[k, s] = a
                                     walk_from[k, s] = -1
@@ -313,7 +378,12 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     # Any label is a real journey: a plain search boards from the best one
                     # so far (even one found earlier in this round), finding journeys
                     # sooner; a tracked one keeps to rounds so journeys can be rebuilt.
-                    t_prev = arr[k - 1, s] if track else best[s]
+                    if track:
+                        t_prev = arr[k - 1, s]
+                    elif improved_at[s] >= round0 + k - 1:
+                        t_prev = best[s]
+                    else:
+                        continue
                     if t_prev == inf:
                         continue
                     if freq:
@@ -321,22 +391,28 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                         if board_pos >= 0 and t_prev > t0 + rel:
                             continue
                         need = t_prev - rel
+                        ordered = windows_ordered[p] == 1
                         for e_idx in range(freq_ptr[p], freq_ptr[p + 1]):
                             end = freq_end[e_idx]
                             if need >= end:
                                 continue
                             first = freq_start[e_idx] + offsets[e_idx]
                             if first >= t0:
+                                if ordered:     # later windows leave later still
+                                    break
                                 continue
                             if need <= first:
                                 cand = first
                             else:
                                 h = freq_headway[e_idx]
                                 cand = first + ((need - first + h - 1) // h) * h
-                            if cand < end and cand < t0:
-                                t0 = cand
-                                entry = e_idx
-                                board_pos = i
+                            if cand < end:
+                                if cand < t0:
+                                    t0 = cand
+                                    entry = e_idx
+                                    board_pos = i
+                                if ordered:     # the earliest vehicle at or after need
+                                    break
                     else:
                         row = base + i * m
                         if board_pos >= 0 and t_prev > dep_s[row + trip]:
@@ -373,6 +449,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     if t < best[s2] and not (lb_scale_s > 0 and _hopeless(
                             t, s2, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
                         best[s2] = t
+                        improved_at[s2] = round0 + k
                         if track:
                             arr[k, s2] = t
                             walk_from[k, s2] = s
