@@ -212,6 +212,8 @@ def _hopeless(t: int, s: int, dest_best: int, stop_xyz: NDArray[np.float64],
     The chord to the destination over the fastest move of the timetable is a lower bound
     on the time still needed; comparing squares avoids a square root.
     """
+    if dest_best == 2147483647:   # no destination label yet: nothing is hopeless
+        return False
     gap = dest_best - t
     if gap <= 0:
         return True
