@@ -95,29 +95,38 @@ class RaptorState:
         self.epoch = np.zeros(1, np.int64)
         self.windows_ordered = _windows_ordered(tt.pattern_freq_ptr, tt.freq_start_s,
                                                 tt.freq_end_s)
-        self.arrivals_rise = _arrivals_rise(tt)
+        self.arrivals_rise = _arrivals_rise(tt.pattern_stop_ptr, tt.pattern_trip_ptr,
+                                            tt.pattern_time_ptr, tt.pattern_is_frequency,
+                                            tt.trip_arr_s)
 
 
-def _arrivals_rise(tt: Timetable) -> NDArray[np.uint8]:
+@njit(cache=True)
+def _arrivals_rise(stop_ptr: NDArray[np.int32], trip_ptr: NDArray[np.int32],
+                   time_ptr: NDArray[np.int32], is_freq: NDArray[np.uint8],
+                   arr_s: NDArray[np.int32]) -> NDArray[np.uint8]:  # pragma: no cover
     """1 per pattern whose every vehicle arrives at each stop no earlier than at the last.
 
     On such a pattern a vehicle too late for the destination at one stop is too late at
     every later one, so the kernel stops scanning it there (past the last marked stop).
+    Times are stop-major: vehicle ``t`` of ``m`` at position ``i`` is at
+    ``time_ptr[p] + i*m + t`` (a frequency pattern has one template, ``m = 1``).
     """
-    rise = np.ones(tt.n_patterns, np.uint8)
-    for p in range(tt.n_patterns):
-        n = int(tt.pattern_stop_ptr[p + 1] - tt.pattern_stop_ptr[p])
-        m = 1 if tt.pattern_is_frequency[p] else int(tt.pattern_trip_ptr[p + 1]
-                                                      - tt.pattern_trip_ptr[p])
-        lo = int(tt.pattern_time_ptr[p])
-        times = tt.trip_arr_s[lo:lo + n * m].reshape(n, m)
-        if n > 1 and m > 0 and bool((np.diff(times, axis=0) < 0).any()):
-            rise[p] = 0
+    n_patterns = stop_ptr.shape[0] - 1
+    rise = np.ones(n_patterns, np.uint8)
+    for p in range(n_patterns):
+        n = stop_ptr[p + 1] - stop_ptr[p]
+        m = 1 if is_freq[p] == 1 else trip_ptr[p + 1] - trip_ptr[p]
+        base = time_ptr[p]
+        for i in range(1, n):
+            for t in range(m):
+                if arr_s[base + i * m + t] < arr_s[base + (i - 1) * m + t]:
+                    rise[p] = 0
     return rise
 
 
+@njit(cache=True)
 def _windows_ordered(freq_ptr: NDArray[np.int32], start_s: NDArray[np.int32],
-                     end_s: NDArray[np.int32]) -> NDArray[np.uint8]:
+                     end_s: NDArray[np.int32]) -> NDArray[np.uint8]:  # pragma: no cover
     """1 per pattern whose headway windows are in time order and do not overlap.
 
     Then every vehicle of a window leaves before every vehicle of the next one, so the
@@ -125,11 +134,10 @@ def _windows_ordered(freq_ptr: NDArray[np.int32], start_s: NDArray[np.int32],
     the kernel stops looking there (one division per boarding instead of one per window).
     """
     ordered = np.ones(freq_ptr.shape[0] - 1, np.uint8)
-    later_ok = start_s[1:] >= end_s[:-1]     # window e+1 starts when window e has ended
     for p in range(ordered.shape[0]):
-        lo, hi = int(freq_ptr[p]), int(freq_ptr[p + 1])
-        if hi - lo > 1 and not bool(later_ok[lo:hi - 1].all()):
-            ordered[p] = 0
+        for e in range(freq_ptr[p], freq_ptr[p + 1] - 1):
+            if start_s[e + 1] < end_s[e]:   # window e+1 starts before window e has ended
+                ordered[p] = 0
     return ordered
 
 
