@@ -125,3 +125,11 @@ def test_truth_merges_indistinguishable_stops_only_in_one_direction() -> None:
     heading = np.array([0.0, 10.0, 180.0, 0.0])  # c runs the other way; d is 40 m off
     rep = _merge_groups(["a", "b", "c", "d"], x, y, heading)
     assert rep == {"a": "a", "b": "a", "c": "c", "d": "d"}
+
+
+def test_truth_merge_radius_is_ten_metres() -> None:
+    from transit.sim_truth import _merge_groups
+
+    x, y = np.array([0.0, 9.0, 30.0, 41.0]), np.zeros(4)
+    rep = _merge_groups(["a", "b", "c", "d"], x, y, np.zeros(4))
+    assert rep == {"a": "a", "b": "a", "c": "c", "d": "d"}  # 9 m apart merge, 11 m do not
