@@ -49,9 +49,9 @@ def recovery_per_pattern(built: Any, truth: Any, *, radius_m: float = 30.0,
                          share: float = 0.9) -> float:
     """Pattern recovery with stops matched per pattern (so per direction of travel).
 
-    ``evaluate_network`` matches truth stops to built stops one-to-one by distance alone;
-    where both directions stop a few metres apart, a truth stop of one direction can be
-    paired with the built stop of the other, and the pattern then looks incomplete. Here a
+    ``evaluate_network`` matches truth stops to built stops one-to-one (direction-aware);
+    where two routes' truth stops of the same direction lie 10-30 m apart and one built stop
+    stands for both, only one truth pattern gets it, and the other looks incomplete. Here a
     truth pattern's stop maps to the nearest stop *of the candidate built pattern* within
     ``radius_m``; the pattern is recovered when the LCS covers ``share`` of its stops.
     """
