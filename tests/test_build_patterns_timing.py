@@ -192,3 +192,11 @@ def test_15_every_stop_ends_within_20_m_even_when_far_off_the_rides(seed: int) -
     shx, shy = estimate_shape([(x, y)], sx, sy)
     line = LineString(np.c_[shx, shy])
     assert max(line.distance(Point(a, b)) for a, b in zip(sx, sy, strict=True)) <= 20.0
+
+
+def test_route_names_as_typed_are_one_route() -> None:
+    from transit.region import route_key
+
+    assert route_key("33SB") == route_key(" 33sb ") == route_key("33SB ") == "33sb"
+    assert route_key("Line  18 B") == route_key("line 18 b")
+    assert route_key(None) == route_key("") == ""

@@ -21,7 +21,7 @@ from sklearn.cluster import DBSCAN
 from transit.errors import BuildError, InputError
 from transit.geo import EARTH_RADIUS_M
 from transit.model import DEFAULT_TIME_BANDS, Network, Pattern, Route, Shape, Stop, TimeBand
-from transit.region import RegionResult, build_region
+from transit.region import RegionResult, build_region, route_key
 from transit.report import build_report
 from transit.stops import DwellOptions
 from transit.timing import DEFAULT_HEADWAY_S, FrequencyRow, local_clock
@@ -196,8 +196,9 @@ def _assemble(segments: Sequence[TripSegment], results: list[RegionResult],
 
 
 def _check_frequencies(rows: Sequence[FrequencyRow], routes: Sequence[Route]) -> None:
-    known = {r.route_id for r in routes} | {r.route_short_name for r in routes}
-    unknown = sorted({r.route for r in rows if r.route not in known})
+    known = {r.route_id for r in routes} | {route_key(r.route_short_name) for r in routes}
+    unknown = sorted({r.route for r in rows
+                      if r.route not in known and route_key(r.route) not in known})
     if unknown:
         names = sorted({r.route_short_name for r in routes})
         shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")

@@ -56,6 +56,23 @@ class RegionResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+
+def route_key(name: str | None) -> str:
+    """The grouping key of a route name as field teams type it: case and spacing ignored
+    (``"33SB"``, ``"33sb"`` and ``" 33SB "`` are one route)."""
+    return " ".join((name or "").split()).casefold()
+
+
+def route_display_names(segments: Sequence[TripSegment], keys: Sequence[str]) -> dict[str, str]:
+    """For each route key, the spelling most segments used (ties: the first in sort order)."""
+    counts: dict[str, dict[str, int]] = {}
+    for seg, key in zip(segments, keys, strict=True):
+        if key:
+            spelled = " ".join((seg.trace.route_name or "").split())
+            variants = counts.setdefault(key, {})
+            variants[spelled] = variants.get(spelled, 0) + 1
+    return {key: min(v, key=lambda name: (-v[name], name)) for key, v in counts.items()}
+
 def _h(*parts: object) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
 
@@ -131,7 +148,8 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     # 3. patterns
     visits = match_segments_to_stops(x, y, t_ms, bounds, sx, sy, sh, dwell_ranges,
                                      radius_m=options.match_radius_m)
-    keys = [s.trace.route_name or "" for s in segments]
+    keys = [route_key(s.trace.route_name) for s in segments]
+    shown_name = route_display_names(segments, keys)
     groups = infer_patterns(visits, keys)
     pairs = pair_directions(groups, keys, sx, sy)
     res.counts.update(segments_without_pattern=len(segments) - sum(len(g.members)
@@ -141,7 +159,7 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     used: set[int] = set()
     unnamed = 0
     for d0, d1 in pairs:
-        name = keys[groups[d0].members[0]]
+        name = shown_name.get(keys[groups[d0].members[0]], "")
         if not name:
             unnamed += 1
         route_id = "r" + _h(region_index, name, [stop_ids[i] for i in groups[d0].stops])[:8]
@@ -270,8 +288,9 @@ def _emit_pattern(res: RegionResult, g: PatternGroup, direction: int, route_id: 
     straight = np.hypot(np.diff(sx[pstops]), np.diff(sy[pstops]))
     timing = estimate_run_times(times, band_of, along, options.bands, straight_m=straight)
     observed = estimate_headways(departures, options.bands)
-    route_short = segments[g.members[0]].trace.route_name or ""
-    given_rows = [r for r in options.frequencies if r.route in (route_id, route_short)]
+    route_short = route_key(segments[g.members[0]].trace.route_name)
+    given_rows = [r for r in options.frequencies
+                  if r.route == route_id or (route_short and route_key(r.route) == route_short)]
     bts: list[BandTiming] = []
     for band in options.bands:
         src: HeadwaySource
