@@ -41,18 +41,9 @@ CacheOpt = Annotated[bool, typer.Option(
 
 def parse_point(text: str, option: str) -> tuple[float, float]:
     """``"LAT,LON"`` -> ``(lat, lon)``; :class:`InputError` when malformed."""
-    parts = text.replace(" ", "").split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InputError(f"'{text}' is not a coordinate", where=option,
-                         fix="write LAT,LON in degrees, e.g. -1.2921,36.8219") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InputError(f"'{text}' is out of range", where=option,
-                         fix="latitude first (-90..90), then longitude (-180..180)")
-    return lat, lon
+    from transit.geo import parse_latlon
+
+    return parse_latlon(text, option)
 
 
 def _service_date(feed: Path, text: str | None) -> dt.date:

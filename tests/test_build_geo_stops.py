@@ -126,3 +126,15 @@ def test_10_close_parts_of_one_stop_merge_but_opposite_sides_do_not() -> None:
     h = np.array([90.0, 95.0, 270.0, 90.0, 90.0])
     w = np.array([5, 2, 1, 1, -1])
     assert merge_close_stops(x, y, h, w, radius_m=40.0).tolist() == [0, 0, 2, 3, -1]
+
+
+def test_parse_latlon_for_cli_and_service() -> None:
+    import pytest
+
+    from transit.errors import InputError
+    from transit.geo import parse_latlon
+
+    assert parse_latlon("-1.2921, 36.8219", "--from") == (-1.2921, 36.8219)
+    for bad in ("36.8", "a,b", "91,0", "0,181", "nan,1", "1,2,3"):
+        with pytest.raises(InputError, match="--from"):
+            parse_latlon(bad, "--from")

@@ -13,10 +13,13 @@ Snyder, J. P. (1987). *Map Projections: A Working Manual*, USGS PP 1395, ch. 25
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from transit.errors import InputError
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -25,6 +28,7 @@ __all__ = [
     "bearing_deg",
     "haversine_m",
     "heading_deg_xy",
+    "parse_latlon",
 ]
 
 #: Mean Earth radius (IUGG), metres.
@@ -123,3 +127,26 @@ class LocalProjection:
                                                 - y * np.sin(p0) * sc))
         lon = (lon + 180.0) % 360.0 - 180.0
         return np.asarray(np.degrees(lat), float), np.asarray(lon, float)
+
+
+def parse_latlon(text: str, where: str) -> tuple[float, float]:
+    """``"LAT,LON"`` in WGS84 degrees -> ``(lat, lon)``, for the CLI and the service alike.
+
+    Raises
+    ------
+    InputError
+        When ``text`` is not two numbers, or they are not a finite WGS84 coordinate.
+    """
+    parts = text.replace(" ", "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"{text!r} is not a coordinate (LAT,LON)", where=where,
+                         fix="give degrees as LAT,LON, e.g. -1.2921,36.8219") from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        raise InputError(f"({lat}, {lon}) is not a WGS84 coordinate", where=where,
+                         fix="latitude in -90..90 first, then longitude in -180..180")
+    return lat, lon

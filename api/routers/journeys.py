@@ -8,7 +8,6 @@ Monte Carlo draws of headway offsets, with one representative itinerary.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from api.problems import PROBLEM_JSON
 from api.schemas import JourneyOut
 from api.timetables import LoadedFeed, check_day
 from transit.errors import InputError
+from transit.geo import parse_latlon
 from transit.journeys import plan_journey
 
 router = APIRouter(tags=["queries"])
@@ -34,19 +34,7 @@ QUERY_PROBLEMS: dict[int | str, dict[str, object]] = {
 
 def parse_point(text: str, name: str) -> tuple[float, float]:
     """``"lat,lon"`` in degrees -> ``(lat, lon)``; :class:`InputError` otherwise."""
-    parts = text.split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InputError(f"{name}={text!r} is not LAT,LON", where=name,
-                         fix="give degrees as LAT,LON, e.g. 5.3167,-4.0333") from None
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
-            and -180 <= lon <= 180):
-        raise InputError(f"{name}=({lat}, {lon}) is not a WGS84 coordinate", where=name,
-                         fix="latitude in -90..90, longitude in -180..180 (LAT,LON order)")
-    return lat, lon
+    return parse_latlon(text, name)
 
 
 def parse_clock(text: str, name: str = "depart") -> int:
