@@ -234,7 +234,7 @@ def iter_read_csv(stream: BinaryIO, *, source: str, timezone: str = "UTC") -> It
         else:
             finished = _fixes_batch(batch, cols, keys, timezone, line0, reject, pending)
             if finished:
-                yield _flush(pending, finished, [], rejections, overflow)
+                yield _flush(pending, finished, rejections, overflow)
                 rejections, overflow = [], {}
         line0 += n
     if kind == "meta":
@@ -246,7 +246,7 @@ def iter_read_csv(stream: BinaryIO, *, source: str, timezone: str = "UTC") -> It
         yield TraceSet(traces=[TraceMeta(k) for k in traces], fixes=Positionfixes.empty(),
                        field_stops=stops, rejections=rejections, rejection_overflow=overflow)
         return
-    yield _flush(pending, list(pending), [], rejections, overflow)
+    yield _flush(pending, list(pending), rejections, overflow)
 
 
 def _short(exc: Exception) -> str:
@@ -390,8 +390,9 @@ def _meta_from_row(batch: pa.RecordBatch, cols: dict[str, str], key: str, row: i
                      direction=cell("direction"))
 
 
-def _flush(pending: dict[str, _Pending], keys: list[str], stops: list[FieldStop],
-           rejections: list[RowRejection], overflow: dict[str, int]) -> TraceSet:
+def _flush(pending: dict[str, _Pending], keys: list[str], rejections: list[RowRejection],
+           overflow: dict[str, int]) -> TraceSet:
+    """Hand on the traces ``keys`` (removed from ``pending``) with the rows rejected so far."""
     traces: list[TraceMeta] = []
     parts: list[Positionfixes] = []
     for key in keys:
@@ -403,8 +404,8 @@ def _flush(pending: dict[str, _Pending], keys: list[str], stops: list[FieldStop]
             trace_index=np.full(len(cat["time_ms"]), index, np.int32), time_ms=cat["time_ms"],
             lat=cat["lat"], lon=cat["lon"], accuracy_m=cat["accuracy_m"],
             speed_mps=cat["speed_mps"], altitude_m=cat["altitude_m"]))
-    return TraceSet(traces=traces, fixes=Positionfixes.concat(parts), field_stops=stops,
-                    rejections=rejections, rejection_overflow=overflow)
+    return TraceSet(traces=traces, fixes=Positionfixes.concat(parts), rejections=rejections,
+                    rejection_overflow=overflow)
 
 
 def _int_or_none(value: float) -> int | None:
