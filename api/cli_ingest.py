@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gps_ingest import FORMATS
 from transit.errors import InputError
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 # Heavy modules (pandas, numba, SQLAlchemy) are imported inside the commands so that
 # `transit --help` and the other commands start fast.
-FORMATS = ("auto", "csv", "gpx", "geojson", "transitwand")
 
 DbOption = Annotated[str | None, typer.Option(
     "--db", help="SQLAlchemy URL or SQLite path [env TRANSIT_DATABASE_URL; "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from gps_ingest import FORMATS
 from gps_ingest.clean import CleanOptions, clean_traceset
 from gps_ingest.containers import Limits, guard, iter_members, peek
 from gps_ingest.csvfile import iter_read_csv, merge_tracesets, sniff_csv
@@ -33,7 +34,6 @@ from transit.traces import TraceSet
 
 __all__ = ["FORMATS", "ReadOptions", "detect_format", "read_parts", "read_traces"]
 
-FORMATS = ("auto", "csv", "gpx", "geojson", "transitwand")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".gpx": "gpx",
                ".geojson": "geojson", ".json": "geojson", ".pb": "transitwand",
                ".pbf": "transitwand", ".bin": "transitwand", ".twd": "transitwand"}
