@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from transit.errors import InputError
 from transit.model import DEFAULT_TIME_BANDS
@@ -16,11 +17,14 @@ from transit.patterns import (
 )
 from transit.shapes import estimate_shape
 from transit.timing import (
+    PatternRuns,
     band_for_clock,
+    estimate_band_factors,
     estimate_headways,
     estimate_run_times,
     given_headway,
     local_clock,
+    observe_runs,
     parse_frequencies,
     ride_times,
 )
@@ -100,15 +104,19 @@ def test_07_ride_times_interpolate_missed_stops_by_distance() -> None:
     assert rt.observed.tolist() == [True, False, True]
 
 
+AM_MS = (7 * 3600 + 1800) * 1000  # 07:30 UTC on 1970-01-01
+
+
 def test_08_run_times_per_band_are_medians_and_empty_bands_borrow() -> None:
     along = np.array([0.0, 400.0, 800.0])
     rides = []
     for run in (50, 60, 70):
         v = SegmentVisits(np.array([0, 1, 2], np.int64),
-                          np.array([0, (run + 10) * 1000, (2 * run + 20) * 1000], np.int64),
+                          AM_MS + np.array([0, (run + 10) * 1000, (2 * run + 20) * 1000],
+                                           np.int64),
                           np.array([0.0, 20.0, 0.0]), np.zeros(3, np.int64))
         rides.append(ride_times([0, 1, 2], v, along))
-    out = estimate_run_times(rides, ["am_peak"] * 3, along, DEFAULT_TIME_BANDS)
+    out = estimate_run_times(rides, along, DEFAULT_TIME_BANDS, "UTC")
     runs, dwell, n_obs, estimated = out["am_peak"]
     # the middle stop's 20 s dwell is centred at run + 10 s: arrival after `run` s, and
     # the second stretch also takes `run` s; medians of 50, 60, 70
@@ -117,6 +125,79 @@ def test_08_run_times_per_band_are_medians_and_empty_bands_borrow() -> None:
     assert (n_obs, estimated) == (3, False)
     assert out["evening"][0] == (60, 60)
     assert out["evening"][2:] == (0, True)  # no ride in the evening: borrowed, estimated
+
+
+def _runs(base_s: NDArray[np.float64], ride_bands: list[int],
+          factors: NDArray[np.float64], rng: np.random.Generator,
+          jitter: float = 0.0) -> PatternRuns:
+    """Rides of one pattern: every stretch takes base x the factor of the ride's band."""
+    n = len(base_s) + 1
+    rb = np.array(ride_bands)
+    runs = base_s[None, :] * factors[rb][:, None] * rng.uniform(1 - jitter, 1 + jitter,
+                                                                (len(rb), n - 1))
+    band = np.repeat(rb[:, None], n - 1, axis=1).astype(np.int64)
+    stop_band = np.repeat(rb[:, None], n, axis=1).astype(np.int64)
+    return PatternRuns(runs, band, np.full((len(rb), n), 20.0), stop_band,
+                       np.full(n - 1, 300.0), np.full(n - 1, 15.0))
+
+
+def test_08b_band_of_a_stretch_is_the_band_the_vehicle_leaves_the_stop_in() -> None:
+    # one ride leaves stop 0 at 08:58 (am_peak) and stop 1 at 09:08 (midday)
+    t0 = (8 * 3600 + 58 * 60) * 1000
+    v = SegmentVisits(np.array([0, 1, 2], np.int64),
+                      np.array([t0, t0 + 590_000, t0 + 1_200_000], np.int64),
+                      np.array([0.0, 20.0, 0.0]), np.zeros(3, np.int64))
+    runs = observe_runs([ride_times([0, 1, 2], v, np.array([0.0, 3000.0, 6000.0]))],
+                        np.array([0.0, 3000.0, 6000.0]), DEFAULT_TIME_BANDS, "UTC")
+    names = [b.name for b in DEFAULT_TIME_BANDS]
+    assert [names[k] for k in runs.band[0]] == ["am_peak", "midday"]
+    assert runs.runs_s[0].tolist() == [580.0, 600.0]
+
+
+def test_08c_band_factors_are_pooled_over_patterns_with_arithmetic_truth() -> None:
+    # 30 patterns, each ridden twice in each of two bands (different pairs), no noise:
+    # the pooled factors are the true ones (relative to midday), whatever the pairs
+    true = np.array([0.85, 1.25, 1.0, 1.3, 0.95])
+    rng = np.random.default_rng(1)
+    pats = []
+    for _ in range(30):
+        a, b = rng.choice(5, 2, replace=False)
+        pats.append(_runs(rng.uniform(30, 120, 12), [a, a, b, b], true, rng))
+    fac, profiles = estimate_band_factors(pats, 5)
+    assert fac.pooled / fac.pooled[2] == pytest.approx(true, rel=1e-6)
+    assert fac.between_sd == pytest.approx(np.zeros(5), abs=1e-6)
+    # profile x factor gives back every ride's run time
+    for q, p in enumerate(pats):
+        est = profiles[q][None, :] * fac.factor[q][p.band]
+        assert est == pytest.approx(p.runs_s, rel=1e-6)
+
+
+def test_08d_a_sparse_band_shrinks_to_the_pooled_factor_a_rich_one_keeps_its_own() -> None:
+    rng = np.random.default_rng(2)
+    common = np.array([1.0, 1.2, 1.0, 1.0, 1.0])
+    pats = [_runs(rng.uniform(40, 90, 15), [1, 2, 1, 2], common, rng, jitter=0.08)
+            for _ in range(20)]
+    # six patterns whose peak is really 1.6 x midday, seen on many stretches and rides
+    # (the spread between patterns is robust: one odd pattern alone would be pooled)...
+    slow = np.array([1.0, 1.6, 1.0, 1.0, 1.0])
+    pats += [_runs(rng.uniform(40, 90, 40), [1] * 6 + [2] * 6, slow, rng, jitter=0.08)
+             for _ in range(6)]
+    # ...and one ridden once in the peak on two stretches only, with a noisy ratio
+    sparse = _runs(rng.uniform(40, 90, 3), [2, 2, 1], common, rng, jitter=0.08)
+    sparse.runs_s[2, :2] *= 1.3
+    sparse.band[2, 2] = -1
+    sparse.runs_s[2, 2] = np.nan
+    pats.append(sparse)
+    fac, _ = estimate_band_factors(pats, 5)
+    ratio = fac.factor[:, 1] / fac.factor[:, 2]
+    # the pooled peak factor is the (log) mean over patterns: 20 at 1.2, 6 at 1.6
+    pooled = np.exp((20 * np.log(1.2) + 6 * np.log(1.6)) / 26)
+    assert fac.pooled[1] / fac.pooled[2] == pytest.approx(pooled, abs=0.04)
+    assert ratio[20] == pytest.approx(1.6, abs=0.08)  # own evidence outweighs the pool
+    assert fac.weight[20, 1] > 0.8
+    # two stretches of one ride: less weight than the rich pattern, pulled toward the pool
+    assert fac.weight[26, 1] < fac.weight[20, 1] - 0.2
+    assert 1.2 < ratio[26] < 1.3 * 1.2 - 0.05
 
 
 def test_09_headways_need_several_vehicles_the_same_day() -> None:

@@ -139,8 +139,10 @@ def match_segments_to_stops(
         The stops (heading NaN: any direction).
     dwell_fix_ranges
         ``(stop, first_fix, last_fix, dwell_s, middle_ms)`` of detected dwells, to credit
-        dwell time; a visit with a dwell is timed at the dwell's middle, a pass-by at the
-        instant the vehicle was abeam of the stop (interpolated between two fixes).
+        dwell time: each goes to the visit of its stop, in its segment, nearest in time
+        (within ``repeat_window_s``; see :func:`_credit_dwells`). A visit with a dwell is
+        timed at the dwell's middle, a pass-by at the instant the vehicle was abeam of the
+        stop (interpolated between two fixes).
     radius_m
         A fix this close (m) to a stop serves it.
     max_heading_diff_deg
@@ -165,20 +167,20 @@ def match_segments_to_stops(
     dist, nb = cKDTree(np.c_[stop_x_m, stop_y_m]).query(
         np.c_[dx, dy], k=k, distance_upper_bound=radius_m, workers=-1)
     dist, nb = dist.reshape(len(dx), k), nb.reshape(len(dx), k)
-    dwell_credit = np.zeros(len(dx))
-    dwell_stop = np.full(len(dx), -1, np.int64)
-    dwell_mid_ms = np.zeros(len(dx))
-    for at_stop, a, b, seconds, mid_ms in dwell_fix_ranges:
-        if at_stop >= 0:
-            mid = int(pos[(a + b) // 2])
-            dwell_credit[mid] += seconds
-            dwell_stop[mid] = at_stop
-            dwell_mid_ms[mid] = mid_ms
-    seg, stop, center, dwell, dfix = _match_kernel(
-        dist, nb, heading, np.asarray(stop_heading_deg, float), dt, dwell_credit,
-        dwell_stop, dwell_mid_ms, dbounds, float(max_heading_diff_deg),
-        int(repeat_window_s * 1000), dx, dy, np.asarray(stop_x_m, float),
-        np.asarray(stop_y_m, float))
+    seg, stop, center, dwell, dfix, t_first, t_last = _match_kernel(
+        dist, nb, heading, np.asarray(stop_heading_deg, float), dt, dbounds,
+        float(max_heading_diff_deg), int(repeat_window_s * 1000), dx, dy,
+        np.asarray(stop_x_m, float), np.asarray(stop_y_m, float))
+    if len(dwell_fix_ranges):
+        rng = np.array([(a, b) for _, a, b, _, _ in dwell_fix_ranges], np.int64)
+        _credit_dwells(seg, stop, center, dwell, t_first, t_last,
+                       np.array([d[0] for d in dwell_fix_ranges], np.int64),
+                       np.searchsorted(bounds, rng[:, 0], side="right") - 1,
+                       np.asarray(time_ms, np.int64)[rng[:, 0]],
+                       np.asarray(time_ms, np.int64)[rng[:, 1]],
+                       np.array([d[3] for d in dwell_fix_ranges], float),
+                       np.array([d[4] for d in dwell_fix_ranges], float),
+                       int(repeat_window_s * 1000))
     fix = np.searchsorted(pos, dfix, side="right") - 1  # the fix at or before the point
     cuts = np.searchsorted(seg, np.arange(n_seg + 1))
     return [SegmentVisits(stop[a:b], center[a:b], dwell[a:b], fix[a:b])
@@ -186,15 +188,58 @@ def match_segments_to_stops(
 
 
 @numba.njit(cache=True)
+def _credit_dwells(seg: NDArray[np.int64], stop: NDArray[np.int64], center: NDArray[np.int64],
+                   dwell: NDArray[np.float64], t_first: NDArray[np.int64],
+                   t_last: NDArray[np.int64], d_stop: NDArray[np.int64],
+                   d_seg: NDArray[np.int64], d_t0: NDArray[np.int64], d_t1: NDArray[np.int64],
+                   d_s: NDArray[np.float64], d_mid: NDArray[np.float64],
+                   max_gap_ms: int) -> None:  # pragma: no cover - jit
+    """Credit every dwell to the visit of its stop, in its segment, nearest in time.
+
+    A dwell is matched by time, not by position: GPS noise of 5-25 m scatters a standing
+    vehicle's fixes so that some fall outside the match radius or nearer another stop,
+    yet the visit (the vehicle passing within the radius) is there. The dwell counts when
+    its fixes' time span lies within ``max_gap_ms`` of the visit's span; the visit is then
+    timed at the middle of its longest dwell (kept inside its neighbours' times so the
+    visits stay in time order).
+    """
+    n = len(seg)
+    best_s = np.zeros(n)
+    for d in range(len(d_stop)):
+        s = d_stop[d]
+        if s < 0:
+            continue
+        lo = np.searchsorted(seg, d_seg[d])
+        hi = np.searchsorted(seg, d_seg[d] + 1)
+        pick, pick_gap = -1, max_gap_ms + 1
+        for v in range(lo, hi):
+            if stop[v] != s:
+                continue
+            gap = max(0, max(d_t0[d] - t_last[v], t_first[v] - d_t1[d]))
+            if gap < pick_gap:
+                pick, pick_gap = v, gap
+        if pick < 0:
+            continue
+        dwell[pick] += d_s[d]
+        if d_s[d] > best_s[pick]:
+            best_s[pick] = d_s[d]
+            mid = np.int64(d_mid[d])
+            if pick > lo and seg[pick - 1] == seg[pick]:
+                mid = max(mid, center[pick - 1] + 1)
+            if pick + 1 < hi:
+                mid = min(mid, center[pick + 1] - 1)
+            center[pick] = mid
+
+
+@numba.njit(cache=True)
 def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                   heading: NDArray[np.float64], stop_heading: NDArray[np.float64],
-                  t: NDArray[np.int64], dwell_credit: NDArray[np.float64],
-                  dwell_stop: NDArray[np.int64], dwell_mid_ms: NDArray[np.float64],
-                  bounds: NDArray[np.int64], max_diff: float, repeat_ms: int,
-                  x: NDArray[np.float64], y: NDArray[np.float64], sx: NDArray[np.float64],
-                  sy: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64],
-                                           NDArray[np.int64], NDArray[np.float64],
-                                           NDArray[np.int64]]:  # pragma: no cover - jit
+                  t: NDArray[np.int64], bounds: NDArray[np.int64], max_diff: float,
+                  repeat_ms: int, x: NDArray[np.float64], y: NDArray[np.float64],
+                  sx: NDArray[np.float64], sy: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                             NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
+                             NDArray[np.int64]]:  # pragma: no cover - jit
     n, k = nb.shape
     nstop = len(stop_heading)
     # 1. the nearest direction-compatible stop of every fix
@@ -213,14 +258,15 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
             sof[i] = s
             dof[i] = dist[i, j]
             break
-    # 2. runs of one stop -> visits; a stop seen again within repeat_ms among the last two
-    #    visits is the same visit (noise between two close stops)
+    # 2. runs of one stop -> visits timed when the vehicle was abeam of the stop; a stop
+    #    seen again within repeat_ms among the last two visits is the same visit (noise
+    #    between two close stops)
     cap = n // 2 + 16
     o_seg = np.empty(cap, np.int64)
     o_stop = np.empty(cap, np.int64)
     o_center = np.empty(cap, np.int64)
-    o_dwell = np.empty(cap, np.float64)
     o_fix = np.empty(cap, np.int64)
+    o_first = np.empty(cap, np.int64)
     o_last = np.empty(cap, np.int64)
     o_best = np.empty(cap, np.float64)
     m = 0
@@ -234,20 +280,12 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                 i += 1
                 continue
             j = i
-            best_i, best_d, credit, credit_i, credit_max = i, np.inf, 0.0, -1, -1.0
+            best_i, best_d = i, np.inf
             while j < e and sof[j] == s:
                 if dof[j] < best_d:
                     best_d, best_i = dof[j], j
-                if dwell_stop[j] == s:
-                    credit += dwell_credit[j]
-                    if dwell_credit[j] > credit_max:
-                        credit_max, credit_i = dwell_credit[j], j
                 j += 1
-            at = credit_i if credit_i >= 0 else best_i
-            if credit_i >= 0:  # the middle of the dwell
-                when = np.int64(dwell_mid_ms[credit_i])
-            else:  # the instant the vehicle passed abeam of the stop, between two fixes
-                when = _abeam_ms(x, y, t, best_i, bounds[sg], e, sx[s], sy[s])
+            when = _abeam_ms(x, y, t, best_i, bounds[sg], e, sx[s], sy[s])
             merged = False
             for back in range(1, 3):
                 q = m - back
@@ -255,18 +293,18 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                     break
                 if o_stop[q] == s and t[i] - o_last[q] <= repeat_ms:
                     m = q + 1
-                    o_dwell[q] += credit
                     o_last[q] = t[j - 1]
-                    if credit_i >= 0 or (o_best[q] > best_d and o_dwell[q] == 0):
-                        o_center[q], o_fix[q], o_best[q] = when, at, best_d
+                    if o_best[q] > best_d:
+                        o_center[q], o_fix[q], o_best[q] = when, best_i, best_d
                     merged = True
                     break
             if not merged:
                 o_seg[m], o_stop[m], o_center[m] = sg, s, when
-                o_dwell[m], o_fix[m], o_last[m], o_best[m] = credit, at, t[j - 1], best_d
+                o_fix[m], o_first[m], o_last[m], o_best[m] = best_i, t[i], t[j - 1], best_d
                 m += 1
             i = j
-    return o_seg[:m], o_stop[:m], o_center[:m], o_dwell[:m], o_fix[:m]
+    return (o_seg[:m], o_stop[:m], o_center[:m], np.zeros(m), o_fix[:m], o_first[:m],
+            o_last[:m])
 
 
 @numba.njit(cache=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from shapely import LineString, line_locate_point, points
 
 from transit.geo import LocalProjection
-from transit.model import BandTiming, HeadwaySource, Pattern, Route, Shape, Stop
+from transit.model import HeadwaySource, Pattern, Route, Shape, Stop
 from transit.patterns import (
     PatternGroup,
     SegmentVisits,
@@ -24,13 +24,15 @@ from transit.patterns import (
 from transit.shapes import estimate_shape
 from transit.stops import Dwells, StopCandidates, cluster_stops, concat_dwells, detect_dwells
 from transit.timing import (
+    PatternRuns,
     band_for_clock,
     band_timing,
+    estimate_band_timings,
     estimate_headways,
-    estimate_run_times,
     given_headway,
     local_clock,
     local_clocks,
+    observe_runs,
     ride_times,
 )
 from transit.traces import TripSegment
@@ -54,6 +56,7 @@ class RegionResult:
     stop_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     pattern_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    band_factors: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 
@@ -158,14 +161,15 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     stop_ids = _stop_ids(slat, slon, sh)
     used: set[int] = set()
     unnamed = 0
+    pending: list[_Pending] = []
     for d0, d1 in pairs:
         name = shown_name.get(keys[groups[d0].members[0]], "")
         if not name:
             unnamed += 1
         route_id = "r" + _h(region_index, name, [stop_ids[i] for i in groups[d0].stops])[:8]
         for direction, g in enumerate([groups[d0]] + ([groups[d1]] if d1 is not None else [])):
-            _emit_pattern(res, g, direction, route_id, segments, visits, x, y, sx, sy,
-                          stop_ids, proj, options)
+            _emit_pattern(res, pending, g, direction, route_id, segments, visits, x, y, sx,
+                          sy, stop_ids, proj, options)
             used.update(g.stops)
         first, last = groups[d0].stops[0], groups[d0].stops[-1]
         res.routes.append(Route(
@@ -174,6 +178,7 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
                             f"{_name(cand, kept_idx[last], slat[last], slon[last])}",
             continuous_pickup=options.continuous_pickup,
             continuous_drop_off=options.continuous_drop_off))
+    _finish_timings(res, pending, options)
     bands_of = _bands_per_candidate(dwells, cand.label, options)
     for i in sorted(used):
         c = int(kept_idx[i])
@@ -192,6 +197,36 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
             "bands_observed": bands_of.get(c, []),
             "field_marked": bool(cand.field[c])}
     return res
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A pattern waiting for its timings, which pool evidence over all patterns."""
+
+    pattern: Pattern
+    runs: PatternRuns
+    headways: list[tuple[int, HeadwaySource]]
+
+
+def _finish_timings(res: RegionResult, pending: Sequence[_Pending],
+                    options: BuildOptions) -> None:
+    """Band timings of every pattern of the region, with band factors pooled over all of
+    them (:func:`transit.timing.estimate_band_timings`); the factors go in the evidence."""
+    timings, fac = estimate_band_timings([p.runs for p in pending], options.bands)
+    names = [b.name for b in options.bands]
+    for q, (item, timing) in enumerate(zip(pending, timings, strict=True)):
+        bts = tuple(band_timing(band, timing[band.name], hw, src)
+                    for band, (hw, src) in zip(options.bands, item.headways, strict=True))
+        res.patterns.append(replace(item.pattern, timings=bts))
+        res.pattern_evidence[item.pattern.pattern_id]["band_factors"] = {
+            name: {"factor": round(float(fac.factor[q, k]), 3),
+                   "own_stretches": int(fac.stretches[q, k]),
+                   "own_weight": round(float(fac.weight[q, k]), 3)}
+            for k, name in enumerate(names) if np.isfinite(fac.pooled[k])}
+    res.band_factors = {
+        name: {"factor": round(float(fac.pooled[k]), 3),
+               "between_patterns_sd": round(float(fac.between_sd[k]), 3)}
+        for k, name in enumerate(names) if np.isfinite(fac.pooled[k])}
 
 
 def _bands_per_candidate(dwells: Dwells, label: NDArray[np.int64],
@@ -253,7 +288,8 @@ def _stop_ids(lat: NDArray[np.float64], lon: NDArray[np.float64],
     return ids
 
 
-def _emit_pattern(res: RegionResult, g: PatternGroup, direction: int, route_id: str,
+def _emit_pattern(res: RegionResult, pending: list[_Pending], g: PatternGroup,
+                  direction: int, route_id: str,
                   segments: Sequence[TripSegment], visits: Sequence[SegmentVisits],
                   x: NDArray[np.float64], y: NDArray[np.float64], sx: NDArray[np.float64],
                   sy: NDArray[np.float64], stop_ids: list[str], proj: LocalProjection,
@@ -275,23 +311,20 @@ def _emit_pattern(res: RegionResult, g: PatternGroup, direction: int, route_id: 
     along = np.maximum.accumulate(along)
     along = along + np.arange(len(along)) * 1e-3  # strictly increasing for interpolation
     times = [ride_times(g.stops, visits[m], along) for m in g.members]
-    band_of: list[str] = []
     departures: list[tuple[str, int, str]] = []
     for m, rt in zip(g.members, times, strict=True):
         ok = np.flatnonzero(np.isfinite(rt.center_ms))
-        t_ref = int(rt.center_ms[ok[0]]) if len(ok) else int(segments[m].time_ms[0])
-        day, clock = local_clock(t_ref, options.timezone)
-        band_of.append(band_for_clock(clock, options.bands))
         if len(ok) and ok[0] == 0:
+            day, clock = local_clock(int(rt.center_ms[0]), options.timezone)
             tr = segments[m].trace
             departures.append((day, clock, tr.device_id or tr.trace_key))
     straight = np.hypot(np.diff(sx[pstops]), np.diff(sy[pstops]))
-    timing = estimate_run_times(times, band_of, along, options.bands, straight_m=straight)
+    runs = observe_runs(times, along, options.bands, options.timezone, straight_m=straight)
     observed = estimate_headways(departures, options.bands)
     route_short = route_key(segments[g.members[0]].trace.route_name)
     given_rows = [r for r in options.frequencies
                   if r.route == route_id or (route_short and route_key(r.route) == route_short)]
-    bts: list[BandTiming] = []
+    headways: list[tuple[int, HeadwaySource]] = []
     for band in options.bands:
         src: HeadwaySource
         if band.name in observed:
@@ -300,19 +333,21 @@ def _emit_pattern(res: RegionResult, g: PatternGroup, direction: int, route_id: 
             hw, src = gh, "given"
         else:
             hw, src = options.default_headway_s[band.name], "assumed"
-        bts.append(band_timing(band, timing[band.name], hw, src))
+        headways.append((hw, src))
     shape_id = "sh" + pid[1:]
     slat, slon = proj.inverse(shx, shy)
     res.shapes.append(Shape(shape_id, tuple(round(v, 6) for v in slat.tolist()),
                             tuple(round(v, 6) for v in slon.tolist())))
-    res.patterns.append(Pattern(pattern_id=pid, route_id=route_id, direction_id=direction,
-                                stop_ids=tuple(stop_ids[i] for i in g.stops), shape_id=shape_id,
-                                timings=tuple(bts), support_traces=len(g.members)))
+    pending.append(_Pending(Pattern(pattern_id=pid, route_id=route_id, direction_id=direction,
+                                    stop_ids=tuple(stop_ids[i] for i in g.stops),
+                                    shape_id=shape_id, timings=(),
+                                    support_traces=len(g.members)), runs, headways))
     metas = [segments[m].trace for m in g.members]
     res.pattern_evidence[pid] = {
         "traces": sorted({t.trace_key for t in metas}),
         "devices": sorted({t.device_id or t.trace_key for t in metas}),
-        "bands_observed": sorted(set(band_of)),
+        "bands_observed": [b.name for k, b in enumerate(options.bands)
+                           if (runs.band == k).any()],
         "shape_length_m": round(float(line.length), 1),
         "observed_headways": {b: {"headway_s": h, "gaps": n} for b, (h, n) in observed.items()},
     }

@@ -3,7 +3,10 @@
 The report tells a field team what the feed rests on: per stop the traces and devices that
 dwelt there, how many passed, the confidence and where its name came from; per route and
 pattern the rides, devices and time bands observed, which numbers were assumed, and which
-routes need another ride (one direction only, a single ride, bands never ridden).
+routes need another ride (one direction only, a single ride, bands never ridden). Run
+times per band rest on traffic factors pooled over all routes of a region (partial pooling,
+:func:`transit.timing.estimate_band_factors`); the report gives the pooled factors, their
+spread between patterns, and per pattern the factor used and the weight of its own rides.
 """
 
 from __future__ import annotations
@@ -54,8 +57,9 @@ def build_report(network: Network, results: Sequence[RegionResult],
             ev = pat_ev.get(p.pattern_id, {})
             assumed = [f"headway in {t.band} ({t.headway_s} s)" for t in p.timings
                        if t.headway_source == "assumed"]
-            assumed += [f"run times in {t.band} (borrowed from other bands)" for t in p.timings
-                        if t.n_observations == 0]
+            assumed += [f"run times in {t.band} (the all-day profile times the band's traffic "
+                        "factor pooled over all routes: no ride here in this band)"
+                        for t in p.timings if t.n_observations == 0]
             entries.append({
                 "pattern_id": p.pattern_id, "direction_id": p.direction_id,
                 "n_stops": len(p.stop_ids), "support_traces": p.support_traces,
@@ -64,7 +68,8 @@ def build_report(network: Network, results: Sequence[RegionResult],
                 "headway_source": {t.band: t.headway_source for t in p.timings},
                 "headway_s": {t.band: t.headway_s for t in p.timings},
                 "shape_length_m": ev.get("shape_length_m"),
-                "observed_headways": ev.get("observed_headways", {}), "assumed": assumed})
+                "observed_headways": ev.get("observed_headways", {}),
+                "band_factors": ev.get("band_factors", {}), "assumed": assumed})
             if p.support_traces < options.min_rides_confident:
                 reasons.append(f"direction {p.direction_id} rests on {p.support_traces} ride(s)")
             missing = [b for b in band_names if b not in ev.get("bands_observed", [])]
@@ -103,6 +108,8 @@ def build_report(network: Network, results: Sequence[RegionResult],
                     "min_support": options.dwell.min_support,
                     "default_headway_s": dict(sorted(options.default_headway_s.items())),
                     "bands": {b.name: [b.start_s, b.end_s] for b in options.bands}},
+        "band_factors": [{"region": res.region_index, "bands": res.band_factors}
+                         for res in results],
         "stops": stops, "routes": routes, "needs_another_ride": needs,
     }
 

@@ -1,0 +1,274 @@
+"""Where does the builder lose accuracy on the simulated Nairobi rides? A diagnostic.
+
+Run with ``.venv/bin/python -m bench.build.diagnose --seed 0`` (``--help`` for options).
+It simulates, reads, cleans and builds exactly as ``python -m bench.build`` does, scores the
+build with :func:`transit.evaluate.evaluate_network`, then prints
+
+* **run times per band**: median absolute and median *signed* error (%) of the built run
+  times against the truth, over the same stop pairs the evaluator compares;
+* **run times per pattern**: the same per recovered truth pattern (worst first);
+* **stop instants per ride**: the error (s) of every ride's estimated arrival and departure
+  at each built stop against the simulator's own arrival/departure clock times, split by how
+  the builder timed the stop (dwell detected, pass-by, interpolated) and whether the vehicle
+  really halted there;
+* **unrecovered patterns**: every truth stop the best built pattern misses, classified as
+  *no built stop* (a stop-detection miss: no direction-compatible built stop within 30 m),
+  *stop elsewhere* (a built stop exists but the pattern does not hold it: a pattern-logic
+  miss), or *out of order*; and the built pattern's extra stops.
+
+The per-ride capture wraps :func:`transit.region.ride_times` for the duration of the build
+(read-only: it records what the builder computed, it changes nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import SHARED_DATA
+
+
+@contextmanager
+def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
+    """Record every pattern's per-ride stop times while the builder runs."""
+    import transit.region as region
+
+    orig_emit, orig_times = region._emit_pattern, region.ride_times
+    current: dict[str, Any] = {}
+
+    def emit(res: Any, pending: Any, g: Any, direction: int, route_id: str, segments: Any,
+             visits: Any, *args: Any, **kw: Any) -> None:
+        current.update(rides=[], segments=segments, members=list(g.members))
+        orig_emit(res, pending, g, direction, route_id, segments, visits, *args, **kw)
+        stop_ids = args[4]
+        log.append({"pattern_id": pending[-1].pattern.pattern_id,
+                    "stop_ids": [stop_ids[i] for i in g.stops],
+                    "traces": [segments[m].trace.trace_key for m in g.members],
+                    "rides": current["rides"]})
+
+    def times(*args: Any, **kw: Any) -> Any:
+        out = orig_times(*args, **kw)
+        current["rides"].append(out)
+        return out
+
+    region._emit_pattern, region.ride_times = emit, times  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        region._emit_pattern, region.ride_times = orig_emit, orig_times  # type: ignore[assignment]
+
+
+def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
+                       built_for_truth: dict[str, str]) -> list[tuple[str, str, float]]:
+    """``(truth pattern, band, signed % error)`` over the evaluator's stop pairs."""
+    from transit.evaluate import _lcs_pairs
+
+    bp_of = {p.pattern_id: p for p in built.patterns}
+    tp_of = {p.pattern_id: p for p in truth.patterns}
+    out = []
+    for row in ev["patterns"]["details"]:
+        if not row["recovered"]:
+            continue
+        tp, bp = tp_of[row["truth_pattern"]], bp_of[row["built_pattern"]]
+        mapped = [built_for_truth.get(s) for s in tp.stop_ids]
+        pairs = _lcs_pairs(mapped, bp.stop_ids)
+        truth_by_band = {t.band: t for t in tp.timings}
+        for bt in bp.timings:
+            tt = truth_by_band.get(bt.band)
+            if tt is None:
+                continue
+            for (ti0, bi0), (ti1, bi1) in itertools.pairwise(pairs):
+                if bi1 != bi0 + 1:
+                    continue
+                ts = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
+                if ts > 0:
+                    out.append((tp.pattern_id, bt.band, (bt.run_times_s[bi0] - ts) / ts * 100))
+    return out
+
+
+def _matches(built: Any, truth: Any) -> dict[str, str]:
+    """truth stop id -> built stop id, as the evaluator pairs them."""
+    from transit.evaluate import match_points, travel_headings
+    from transit.sim_geometry import Plane
+
+    lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
+    lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
+    plane = Plane(float(np.median(lat)), float(np.median(lon)))
+    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                         np.array([s.stop_lon for s in built.stops]))
+    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
+                         np.array([s.stop_lon for s in truth.stops]))
+    th, bh = travel_headings(truth), travel_headings(built)
+    m = match_points(tx, ty, bx, by, 30.0, [th[s.stop_id] for s in truth.stops],
+                     [bh[s.stop_id] for s in built.stops])
+    return {truth.stops[i].stop_id: built.stops[j].stop_id for i, j, _ in m}
+
+
+def _pct(values: list[float]) -> str:
+    if not values:
+        return "      n/a"
+    a = np.asarray(values)
+    return f"{np.median(np.abs(a)):6.1f} |{np.median(a):+6.1f}"
+
+
+def _ride_instants(log: list[dict[str, Any]], sim: Any, truth_of_built: dict[str, str],
+                   base_ms: int) -> dict[str, list[float]]:
+    """Errors (s) of estimated arrival/departure instants per kind of stop timing."""
+    from transit.simulate import band_of
+
+    rides = {r.trace_id: r for r in sim.rides}
+    rep = {}  # feed stop id -> truth stop id (truth merges stops closer than 10 m)
+    for tp in sim.truth.patterns:
+        for s in tp.stop_ids:
+            rep[s] = s
+    err: dict[str, list[float]] = defaultdict(list)
+    for pat in log:
+        for trace, rt in zip(pat["traces"], pat["rides"], strict=True):
+            truth = rides.get(trace)
+            if truth is None:
+                continue
+            t_arr = dict(zip(truth.stop_ids, truth.arrival_s, strict=True))
+            t_dep = dict(zip(truth.stop_ids, truth.departure_s, strict=True))
+            t_srv = dict(zip(truth.stop_ids, truth.served, strict=True))
+            dw = np.minimum(rt.dwell_s, 180.0)
+            arr = (rt.center_ms - base_ms) / 1000.0 - dw / 2
+            dep = (rt.center_ms - base_ms) / 1000.0 + dw / 2
+            for k in range(len(pat["stop_ids"]) - 1):
+                t0, t1 = (truth_of_built.get(pat["stop_ids"][k + j]) for j in (0, 1))
+                if t0 in t_arr and t1 in t_arr and np.isfinite(arr[k + 1] - dep[k]):
+                    true_run = t_arr[t1] - t_dep[t0]
+                    if true_run > 0:
+                        err[f"run of one ride, {band_of(t_dep[t0])} (%)"].append(
+                            (arr[k + 1] - dep[k] - true_run) / true_run * 100)
+            for k, bs in enumerate(pat["stop_ids"]):
+                ts = truth_of_built.get(bs)
+                if ts is None or ts not in t_arr or not np.isfinite(rt.center_ms[k]):
+                    continue
+                clock = (rt.center_ms[k] - base_ms) / 1000.0
+                kind = ("dwell" if rt.observed[k] and dw[k] > 0 else
+                        "pass-by" if rt.observed[k] else "interpolated")
+                kind += ", halted" if t_srv[ts] else ", skipped"
+                err[f"{kind} arrival"].append(clock - dw[k] / 2 - t_arr[ts])
+                err[f"{kind} departure"].append(clock + dw[k] / 2 - t_dep[ts])
+    return err
+
+
+def _unrecovered(built: Any, truth: Any, ev: dict[str, Any],
+                 built_for_truth: dict[str, str]) -> tuple[Counter[str], list[str]]:
+    from transit.evaluate import _lcs_pairs
+
+    bp_of = {p.pattern_id: p for p in built.patterns}
+    tally: Counter[str] = Counter()
+    lines = []
+    tp_of = {p.pattern_id: p for p in truth.patterns}
+    for row in ev["patterns"]["details"]:
+        if row["recovered"]:
+            continue
+        tp = tp_of[row["truth_pattern"]]
+        mapped = [built_for_truth.get(s) for s in tp.stop_ids]
+        bp = bp_of.get(row["built_pattern"]) if row["built_pattern"] else None
+        held = set(bp.stop_ids) if bp else set()
+        in_lcs = {ti for ti, _ in _lcs_pairs(mapped, bp.stop_ids)} if bp else set()
+        miss = Counter()
+        for i, b in enumerate(mapped):
+            if i in in_lcs:
+                continue
+            why = ("no built stop" if b is None else "out of order" if b in held
+                   else "stop elsewhere")
+            miss[why] += 1
+            tally[why] += 1
+        truth_mapped = {b for b in mapped if b is not None}
+        extra = [s for s in (bp.stop_ids if bp else ()) if s not in truth_mapped]
+        tally["extra in built"] += len(extra)
+        lines.append(f"  {tp.pattern_id:<28} {len(mapped):>3} stops  share {row['share']:.2f}"
+                     f"  built {row['built_pattern'] or '-'}"
+                     f" ({len(bp.stop_ids) if bp else 0} stops, {bp.support_traces if bp else 0}"
+                     f" rides)  missing: " + ", ".join(f"{k} {v}" for k, v in sorted(miss.items()))
+                     + f"; extra {len(extra)}")
+    return tally, lines
+
+
+def diagnose(seed: int, routes: int, rides: int) -> dict[str, Any]:
+    """Simulate, build, evaluate and print the breakdowns (see the module docstring)."""
+    from gps_ingest.pipeline import ReadOptions, read_traces
+    from gtfs_out.network_read import read_network
+    from gtfs_out.simulate_io import _midnight_utc_ms, default_service_date, simulate_feed
+    from transit.build import BuildOptions, build_network
+    from transit.evaluate import evaluate_network
+
+    feed = SHARED_DATA / "nairobi-gtfs" / "gtfs.zip"
+    log: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-diagnose-") as tmp:
+        sim, paths = simulate_feed(feed, tmp, n_routes=routes, rides_per_direction=rides,
+                                   seed=seed)
+        segments = list(read_traces(paths["traces"], options=ReadOptions(
+            timezone="Africa/Nairobi")).iter_segments())
+        with _capture_rides(log):
+            res = build_network(segments, BuildOptions(timezone="Africa/Nairobi",
+                                                       agency_name="Simulated matatus"))
+    net = read_network(feed)
+    base_ms = _midnight_utc_ms(default_service_date(net), "Africa/Nairobi")
+    built, truth = res.network, sim.truth
+    ev = evaluate_network(built, truth)
+    b_for_t = _matches(built, truth)
+    t_for_b = {b: t for t, b in b_for_t.items()}
+    signed = _signed_run_errors(built, truth, ev, b_for_t)
+    print(f"seed {seed}: stop F1 {ev['stops']['f1']:.3f}, patterns recovered "
+          f"{ev['patterns']['recovery']:.3f} ({ev['patterns']['recovered']}/"
+          f"{ev['patterns']['n_truth']}), shape {ev['shapes']['mean_error_m']:.1f} m, "
+          f"run-time median error {ev['run_times']['median_error_pct']:.1f} %")
+    for region in res.report["band_factors"]:
+        print(f"  pooled band factors (region {region['region']}): " + ", ".join(
+            f"{b} {v['factor']:.3f} (sd {v['between_patterns_sd']:.3f})"
+            for b, v in region["bands"].items()))
+    print("run times per band          n   |err| med | signed med (%)")
+    for band in sorted({b for _, b, _ in signed}):
+        e = [v for _, b, v in signed if b == band]
+        print(f"  {band:<22} {len(e):>5}   {_pct(e)}")
+    print(f"  {'all':<22} {len(signed):>5}   {_pct([v for *_, v in signed])}")
+    print("run times per truth pattern (10 worst by median |err|)")
+    per: dict[str, list[float]] = defaultdict(list)
+    for p, _, v in signed:
+        per[p].append(v)
+    worst = sorted(per, key=lambda p: -float(np.median(np.abs(per[p]))))[:10]
+    for p in worst:
+        print(f"  {p:<28} {len(per[p]):>4}   {_pct(per[p])}")
+    print("stop instants (s) and runs (%) per ride: kind        n   |err| med | signed med")
+    inst = _ride_instants(log, sim, t_for_b, base_ms)
+    for k in sorted(inst):
+        a = np.asarray(inst[k])
+        print(f"  {k:<42} {len(a):>5}  {np.median(np.abs(a)):6.1f} |{np.median(a):+6.1f}")
+    tally, lines = _unrecovered(built, truth, ev, b_for_t)
+    print(f"unrecovered patterns: {len(lines)}; truth stops missed: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+    for line in lines:
+        print(line)
+    return {"evaluation": ev, "signed": signed, "instants": inst, "misses": dict(tally)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--seed``, ``--routes``, ``--rides``."""
+    p = argparse.ArgumentParser(prog="python -m bench.build.diagnose",
+                                description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--routes", type=int, default=25)
+    p.add_argument("--rides", type=int, default=4)
+    args = p.parse_args(argv)
+    if not Path(SHARED_DATA).is_dir():
+        print(f"no shared data at {SHARED_DATA}", file=sys.stderr)
+        return 2
+    diagnose(args.seed, args.routes, args.rides)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
