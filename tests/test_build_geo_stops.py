@@ -8,7 +8,7 @@ from pyproj import Transformer
 
 from tests.build_synth import LAT0, LON0, l_corridor, ride
 from transit.geo import LocalProjection, angle_diff_deg, bearing_deg, haversine_m
-from transit.stops import DwellOptions, cluster_stops, detect_dwells
+from transit.stops import DwellOptions, Dwells, cluster_stops, detect_dwells
 
 
 def test_01_haversine_one_degree_of_latitude() -> None:
@@ -138,3 +138,112 @@ def test_parse_latlon_for_cli_and_service() -> None:
     for bad in ("36.8", "a,b", "91,0", "0,181", "nan,1", "1,2,3"):
         with pytest.raises(InputError, match="--from"):
             parse_latlon(bad, "--from")
+
+
+def _dwells_at(points: list[tuple[int, float, float, float]]) -> tuple[Dwells, np.ndarray]:
+    """Dwells from (trace, x_m, y_m, heading_deg) rows; one segment per trace."""
+    seg = np.array([p[0] for p in points], np.int32)
+    t = np.arange(len(points), dtype=np.int64) * 60_000
+    return Dwells(segment=seg, x_m=np.array([p[1] for p in points]),
+                  y_m=np.array([p[2] for p in points]), start_ms=t, end_ms=t + 20_000,
+                  heading_deg=np.array([p[3] for p in points]),
+                  field=np.zeros(len(points), bool), name=("",) * len(points)), \
+        np.arange(int(seg.max()) + 1, dtype=np.int64)
+
+
+def _two_close_stops(gap_m: float) -> list[tuple[int, float, float, float]]:
+    # four traces (one phone each, ~2 m noise) ride east and dwell at stops x=0 and x=gap_m,
+    # and at ten calibration stops far apart (they show how precise the phones are)
+    jitter = [(-2.0, 1.0), (1.5, -1.0), (0.5, 2.0), (-1.0, -1.5)]
+    rows = []
+    for tr, (jx, jy) in enumerate(jitter):
+        for sx in [0.0, gap_m] + [1000.0 + 300.0 * k for k in range(10)]:
+            rows.append((tr, sx + jx, jy, 90.0))
+    return rows
+
+
+def test_11_two_stops_25_m_apart_on_one_road_stay_apart() -> None:
+    # DBSCAN (eps 20 m) and the 40 m merge join x=0 and x=25 into one cluster; the
+    # along-track split finds two groups 25 m apart, ~10 standard errors: two stops
+    dw, trace = _dwells_at(_two_close_stops(25.0))
+    cand = cluster_stops(dw, trace, trace, DwellOptions())
+    near = np.flatnonzero(cand.x_m < 500)
+    assert len(cand) == 12
+    assert sorted(np.round(cand.x_m[near]).tolist()) == [0.0, 25.0]
+    assert cand.support_traces[near].tolist() == [4, 4]
+    # with splitting off the fixed merge radius makes them one stop
+    one = cluster_stops(dw, trace, trace, DwellOptions(split_min_m=0))
+    assert len(np.flatnonzero(one.x_m < 500)) == 1
+
+
+def test_12_stray_dwells_of_noisy_phones_do_not_make_a_stop_of_their_own() -> None:
+    # four precise phones (~2 m) dwell at x=0; two noisy phones (their dwells at the ten
+    # calibration stops scatter +-15 m) both dwell 20 m on. A 20 m gap between groups, but
+    # the noisy pair's mean is uncertain by ~11 m: z ~ 1.8 < 5, one stop
+    rows = [r for r in _two_close_stops(25.0) if r[1] > 500 or r[1] < 10]
+    for tr in (4, 5):
+        rows.append((tr, 20.0, 0.0, 90.0))
+        for k in range(10):
+            off = 15.0 if (k + tr) % 2 else -15.0
+            rows.append((tr, 1000.0 + 300.0 * k + off, -off, 90.0))
+    dw, trace = _dwells_at(rows)
+    cand = cluster_stops(dw, trace, trace, DwellOptions())
+    near = np.flatnonzero(cand.x_m < 500)
+    assert len(near) == 1
+    assert cand.support_traces[near].tolist() == [6]
+    # it is the noise weighting that keeps them together: asking for z >= 1 splits them
+    loose = cluster_stops(dw, trace, trace, DwellOptions(split_min_z=1.0))
+    assert len(np.flatnonzero(loose.x_m < 500)) == 2
+    # and had two precise phones dwelt there, it would be a stop of its own
+    rows_p = [r for r in rows if r[0] < 4] + [(0, 21.0, 0.0, 90.0), (1, 19.0, 0.0, 90.0)]
+    dw_p, trace_p = _dwells_at(rows_p)
+    assert len(np.flatnonzero(cluster_stops(dw_p, trace_p, trace_p).x_m < 500)) == 2
+
+
+def test_13_split_needs_two_traces_on_each_side() -> None:
+    from transit.stop_split import split_along_track
+
+    # three traces dwell at x=0, one stray dwell 30 m on: the stray stays with its stop
+    x = np.array([0.0, 1.0, -1.0, 30.0])
+    lab = split_along_track(x, np.zeros(4), np.full(4, 90.0), np.zeros(4, np.int64),
+                            np.array([0, 1, 2, 3]), np.full(4, 2.0))
+    assert lab.tolist() == [0, 0, 0, 0]
+    # a second trace there makes it a group of its own: gap 30.5 m, standard error of the
+    # difference sqrt(13 / 3 + 13 / 2) = 3.3 m, z = 9.3 >= 5
+    x2 = np.r_[x, 31.0]
+    lab2 = split_along_track(x2, np.zeros(5), np.full(5, 90.0), np.zeros(5, np.int64),
+                             np.array([0, 1, 2, 3, 4]), np.full(5, 2.0), min_z=5.0)
+    assert lab2.tolist() == [0, 0, 0, 1, 1]
+
+
+def test_14_scattered_two_trace_cluster_is_broken_up_but_a_tight_one_is_not() -> None:
+    from transit.stop_split import break_scattered
+
+    # phones with 2 m noise (+3 m halting spread: variance 13 m^2). Two rides held 30 m
+    # apart: chi2 = (15^2 + 15^2) / 13 / 2 = 17.3 > 5; two rides 4 m apart: 0.3
+    x = np.array([0.0, 30.0, 500.0, 504.0])
+    lab = break_scattered(x, np.zeros(4), np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]),
+                          np.full(4, 2.0), max_chi2=5.0)
+    assert lab[0] != lab[1]
+    assert lab[2] == lab[3]
+    # a cluster of three traces is left alone whatever its spread
+    lab3 = break_scattered(np.array([0.0, 30.0, 60.0]), np.zeros(3), np.zeros(3, np.int64),
+                           np.array([0, 1, 2]), np.full(3, 2.0), max_chi2=5.0)
+    assert lab3.tolist() == [0, 0, 0]
+
+
+def test_15_dwell_noise_is_estimated_per_phone() -> None:
+    from transit.stop_split import dwell_noise_m
+
+    # phone 0 scatters 2 m, phone 1 scatters 20 m per axis around 40 stops dwelt at by both
+    # and by a precise third phone (so the stop medians sit near the truth)
+    rng = np.random.default_rng(3)
+    n = 40
+    dev = np.repeat([0, 1, 2], n)
+    lab = np.tile(np.arange(n), 3)
+    sd = np.array([2.0, 20.0, 0.5])[dev]
+    x = 1000.0 * lab + rng.normal(0, 1, 3 * n) * sd
+    y = rng.normal(0, 1, 3 * n) * sd
+    sig = dwell_noise_m(x, y, lab, dev)
+    assert sig[dev == 0][0] == pytest.approx(2.0, rel=0.5)
+    assert sig[dev == 1][0] == pytest.approx(20.0, rel=0.5)

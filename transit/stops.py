@@ -31,6 +31,8 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
+from transit.stop_split import break_scattered, dwell_noise_m, split_along_track
+
 __all__ = [
     "GENERIC_STOP_NAMES",
     "DwellOptions",
@@ -80,6 +82,20 @@ class DwellOptions:
     min_support
         Fewest distinct traces that must dwell at a place for it to be a stop where more
         traces than that pass it (traffic holds are usually one trace only).
+    split_min_m
+        A cluster whose dwells form two groups along the direction of travel, with group
+        means at least this far apart (m), is two stops (0 turns splitting off).
+    split_min_z
+        ... and only when that distance is at least this many standard errors of the
+        difference of the two groups' means (dwells weighted by their device's noise), and
+        each group has ``min_support`` traces.
+    scatter_max_chi2
+        A cluster dwelt at by at most ``scatter_max_traces`` traces whose dwells are more
+        scattered than their phones' noise allows (reduced chi-square above this) is not
+        one place, it is traffic held at different spots: its dwells are left as
+        one-dwell candidates (0 turns this off). Only used with splitting on.
+    scatter_max_traces
+        See ``scatter_max_chi2``.
     """
 
     radius_m: float = 25.0
@@ -92,6 +108,10 @@ class DwellOptions:
     merge_radius_m: float = 40.0
     heading_scale_m: float = 15.0
     min_support: int = 2
+    split_min_m: float = 15.0
+    split_min_z: float = 5.0
+    scatter_max_chi2: float = 5.0
+    scatter_max_traces: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +395,17 @@ def cluster_stops(
         parent = merge_close_stops(mx, my, mh, (cnt + 1000 * bonus).astype(np.int64),
                                    radius_m=options.merge_radius_m)
         _, raw = np.unique(parent[raw], return_inverse=True)
+    if options.split_min_m > 0:
+        sigma = dwell_noise_m(dwells.x_m, dwells.y_m, raw, device_of_segment[dwells.segment])
+        raw = split_along_track(dwells.x_m, dwells.y_m, dwells.heading_deg, raw,
+                                trace_of_segment[dwells.segment], sigma,
+                                min_m=options.split_min_m, min_z=options.split_min_z,
+                                min_traces=options.min_support)
+        if options.scatter_max_chi2 > 0:
+            raw = break_scattered(dwells.x_m, dwells.y_m, raw,
+                                  trace_of_segment[dwells.segment], sigma,
+                                  max_chi2=options.scatter_max_chi2,
+                                  max_traces=options.scatter_max_traces)
     k = int(raw.max()) + 1
     cx = np.bincount(raw, dwells.x_m, k) / np.bincount(raw, minlength=k)
     cy = np.bincount(raw, dwells.y_m, k) / np.bincount(raw, minlength=k)
