@@ -149,7 +149,8 @@ def isochrone(
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("routing", total=2)
         samples = travel_times_to_stops(tt, RaptorState(tt), *start, depart_s, window * 60,
-                                        draws, seed)
+                                        draws, seed,
+                                        max_duration_s=60 * max(limits) if limits else None)
         bar.advance(task)
         polygons = build_isochrones(tt, *start, stop_percentile_s(samples, percentile), limits)
         bar.advance(task)

@@ -161,6 +161,22 @@ def test_06_measures_equal_slow_reference(tt) -> None:
     assert (got.walk_nearest_s[:, 1] > got.nearest_s[:, 1]).any()
 
 
+def test_06b_short_thresholds_still_give_exact_nearest_times(tt) -> None:
+    """The search stops at the largest threshold or the walk to the nearest opportunity,
+    whichever is longer: nearest times beyond the thresholds stay exact."""
+    lat, lon, members = _opportunities()
+    spec = AccessSpec(depart_s=7 * 3600, window_s=20 * 60, draws=3, seed=1,
+                      thresholds_s=(60, 120))
+    offsets = draw_offsets(tt, spec.draws, spec.seed)
+    dest = build_destinations(tt, lat, lon, members)
+    olat, olon = synth_origins_latlon()
+    got = measure_origins(tt, olat, olon, dest, spec, offsets)
+    opp, near = _reference(tt, lat, lon, members, spec, offsets)
+    np.testing.assert_array_equal(got.opportunities, opp)
+    np.testing.assert_array_equal(got.nearest_s, near)
+    assert (got.nearest_s > 120).any()
+
+
 def test_07_threads_and_blocks_give_identical_results(tt) -> None:
     lat, lon, members = _opportunities()
     offsets = draw_offsets(tt, SPEC.draws, SPEC.seed)

@@ -126,13 +126,18 @@ def test_random_feeds_match_dijkstra_and_connection_scan(tables: dict[str, pd.Da
 @given(tables=small_feeds(), data=st.data())
 def test_range_query_equals_one_search_per_minute(tables: dict[str, pd.DataFrame],
                                                   data: st.DataObject) -> None:
-    """Labels kept across the minutes of a window (rRAPTOR) change no answer."""
+    """Labels kept across the minutes of a window (rRAPTOR) change no answer, and a
+    maximum duration keeps every time up to it and reads UNREACHED beyond."""
     tt = build_timetable(tables, DAY)
     coords = ref.stop_coords(tables)
     o = data.draw(st.sampled_from(sorted(coords)))
     depart = data.draw(st.integers(6 * 3600, 8 * 3600))
+    longest = data.draw(st.integers(0, 3 * 3600))
     state = RaptorState(tt)
     window = travel_times_to_stops(tt, state, *coords[o], depart, 600, draws=2, seed=5)
+    capped = travel_times_to_stops(tt, state, *coords[o], depart, 600, draws=2, seed=5,
+                                   max_duration_s=longest)
+    assert np.array_equal(capped, np.where(window <= longest, window, UNREACHED))
     offsets = draw_offsets(tt, 2, 5)
     access = access_for_point(tt, *coords[o])
     single = np.zeros((1, tt.n_stops), np.int32)

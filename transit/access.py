@@ -289,16 +289,34 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         direct = walk_s_for_m(haversine_m(eg.lat, eg.lon, lat[i], lon[i]), tt.walk)
         direct = np.asarray(direct, np.int32)
         has[i] = access_for_point(tt, float(lat[i]), float(lon[i]))[0].size > 0
-        if has[i]:
-            stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
-                                            spec.depart_s, spec.window_s, offsets_s=offsets_s)
-            by_stop = np.ascontiguousarray(stop_tt.T)
-        else:
-            by_stop = no_stops
-        _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
-                       dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
-                       opp[i], near[i], wopp[i], wnear[i])
+        # Search no further than the largest threshold (R5's maximum trip duration):
+        # counts within thresholds and nearest times up to it are then exact. A nearest
+        # time beyond it may hide a transit journey that was cut off, so that origin is
+        # searched again up to the walk to the farthest of its nearest opportunities:
+        # walking is always a candidate, so no longer journey can change any measure.
+        t_max = int(thresholds[-1])
+        for longest in (t_max, max(t_max, int(_walk_nearest(direct, dest).max()))):
+            if has[i]:
+                stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
+                                                spec.depart_s, spec.window_s,
+                                                offsets_s=offsets_s, max_duration_s=longest)
+                by_stop = np.ascontiguousarray(stop_tt.T)
+            else:
+                by_stop = no_stops
+            _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
+                           dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
+                           opp[i], near[i], wopp[i], wnear[i])
+            if not has[i] or near[i].max() <= t_max or longest > t_max:
+                break
     return OriginMeasures(opp, near, wopp, wnear, has)
+
+
+def _walk_nearest(direct: NDArray[np.int32], dest: Destinations) -> NDArray[np.int64]:
+    """Walk (s) from the origin to the nearest location of each category."""
+    per_entry = direct[np.repeat(np.arange(dest.n_locations), np.diff(dest.loc_cat_ptr))]
+    out = np.full(len(dest.categories), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(out, dest.loc_cat, per_entry)
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -317,12 +335,18 @@ def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  #
     n_cat, n_thr = opp.shape
     t_max = thresholds[n_thr - 1]
     fastest = np.empty(n_stops, np.int64)
+    slowest_at = np.empty(n_stops, np.int64)
     for s in range(n_stops):
         m = inf
+        w = 0
         for r in range(n_samples):
-            if by_stop[s, r] < m:
-                m = by_stop[s, r]
+            v = by_stop[s, r]
+            if v < m:
+                m = v
+            if v > w:
+                w = v
         fastest[s] = m
+        slowest_at[s] = w
     bound = np.empty(n_loc, np.int64)
     for j in range(n_loc):
         b = np.int64(direct[j])
@@ -366,10 +390,17 @@ def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  #
         if not useful:
             continue
         times[:] = direct[j]
+        # Every sample of this location is at most `upper` (its direct walk, or the
+        # slowest sample via one stop), so a stop whose fastest sample plus walk is not
+        # below it cannot improve any sample and is skipped.
+        upper = np.int64(direct[j])
+        for q in range(ptr[j], ptr[j + 1]):
+            if slowest_at[stops[q]] != inf and slowest_at[stops[q]] + walk_s[q] < upper:
+                upper = slowest_at[stops[q]] + walk_s[q]
         for q in range(ptr[j], ptr[j + 1]):
             s = stops[q]
             w = walk_s[q]
-            if fastest[s] == inf:
+            if fastest[s] == inf or fastest[s] + w >= upper:
                 continue
             for r in range(n_samples):
                 v = by_stop[s, r]

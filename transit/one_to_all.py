@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from transit.errors import InputError
 from transit.raptor import RaptorState, run_raptor
-from transit.timetable import Timetable
+from transit.timetable import UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m, walks_to_stops
 
 __all__ = [
@@ -113,7 +113,8 @@ def access_for_stop(tt: Timetable, stop: int) -> tuple[NDArray[np.int32], NDArra
 def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
                           origin_lon: float, depart_s: int, window_s: int = 3600,
                           draws: int = 5, seed: int = 0,
-                          offsets_s: NDArray[np.int32] | None = None) -> NDArray[np.int32]:
+                          offsets_s: NDArray[np.int32] | None = None,
+                          max_duration_s: int | None = None) -> NDArray[np.int32]:
     """Travel time (s) from a point to every stop, for every (draw, departure minute).
 
     Parameters
@@ -129,13 +130,16 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     offsets_s
         Give ``(draws, n_freq_entries)`` offsets to share draws between origins
         (:func:`draw_offsets`); ``draws`` and ``seed`` are then ignored.
+    max_duration_s
+        Longest travel time of interest (R5's maximum trip duration): the search stops
+        there, which makes it much cheaper, and stops reached later read UNREACHED.
 
     Returns
     -------
     NDArray[np.int32]
         ``(n_samples, n_stops)``, draw-major then departure order; UNREACHED where a stop
-        cannot be reached. Includes the access walk; walking the whole way is not a stop
-        travel time (see :func:`travel_times_to_points`).
+        cannot be reached (within ``max_duration_s``). Includes the access walk; walking
+        the whole way is not a stop travel time (see :func:`travel_times_to_points`).
     """
     offsets = draw_offsets(tt, draws, seed) if offsets_s is None else offsets_s
     deps = departure_times(depart_s, window_s)
@@ -144,18 +148,22 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     empty = np.zeros(0, np.int32)
     for d in range(offsets.shape[0]):
         block = out[d * deps.size:(d + 1) * deps.size]
-        run_raptor(tt, state, access_stops, access_s, empty, empty, deps, offsets[d], block)
-    _to_durations(out, np.tile(deps, offsets.shape[0]))
+        run_raptor(tt, state, access_stops, access_s, empty, empty, deps, offsets[d], block,
+                   max_duration_s=max_duration_s)
+    _to_durations(out, np.tile(deps, offsets.shape[0]),
+                  int(UNREACHED) if max_duration_s is None else max_duration_s)
     return out
 
 
-@njit(cache=True)
-def _to_durations(clock: NDArray[np.int32], deps: NDArray[np.int32]) -> None:
+@njit(cache=True, nogil=True)
+def _to_durations(clock: NDArray[np.int32], deps: NDArray[np.int32], longest: int) -> None:
+    """Clock times to durations in place; a duration over ``longest`` reads UNREACHED."""
     inf = 2147483647
     for r in range(clock.shape[0]):
         for s in range(clock.shape[1]):
             if clock[r, s] != inf:
-                clock[r, s] -= deps[r]
+                v = clock[r, s] - deps[r]
+                clock[r, s] = v if v <= longest else inf
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,10 @@ class RaptorState:
         self.pattern_from = np.full(tt.n_patterns, -1, np.int32)
         self.pattern_queue = np.zeros(tt.n_patterns, np.int32)
         self.pattern_to = np.full(tt.n_patterns, -1, np.int32)   # last marked position
+        # The last vehicle ridden to the end of each pattern's scan and where it was
+        # boarded (see _search: a vehicle ridden before from no later a stop is skipped).
+        self.ridden_vehicle = np.full(tt.n_patterns, -1, np.int32)
+        self.ridden_pos = np.full(tt.n_patterns, -1, np.int32)
         self.mark_list = np.zeros(n, np.int32)
         self.ride_list = np.zeros(n, np.int32)
         # [rounds used by the last search, destination stop, destination round,
@@ -147,7 +151,8 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
                offsets_s: NDArray[np.int32],
                stops_out: NDArray[np.int32] | None = None, *,
                track: bool = False,
-               destination: tuple[float, float] | None = None) -> NDArray[np.int32]:
+               destination: tuple[float, float] | None = None,
+               max_duration_s: int | None = None) -> NDArray[np.int32]:
     """Earliest arrivals for departures from an origin, newest labels kept in ``state``.
 
     Parameters
@@ -174,6 +179,11 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
         ``(lat, lon)`` of the destination, if there is one: labels that cannot reach it
         before the best arrival found so far are pruned (a lower bound from the straight
         line and the timetable's fastest move, which keeps the answer exact).
+    max_duration_s
+        Search no further than this long after each departure (R5's maximum trip
+        duration): every arrival up to ``departure + max_duration_s`` is exact; a later
+        one is either UNREACHED or an upper bound kept from a later departure of the
+        range. None searches without limit.
 
     Returns
     -------
@@ -208,7 +218,8 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
             state.pattern_queue, state.mark_list, state.ride_list, state.info, dest, out, track,
             tt.stop_xyz, dest_xyz, lb_scale_s, state.windows_ordered,
             state.improved_at, state.epoch,
-            state.pattern_to, state.arrivals_rise)
+            state.pattern_to, state.arrivals_rise, state.ridden_vehicle, state.ridden_pos,
+            _INF if max_duration_s is None else np.int32(max_duration_s))
     return dest
 
 
@@ -239,7 +250,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             offsets, arr, ride, best, best_ride, egress_by_stop, walk_from, par_pattern,
             par_board_pos, par_vehicle, par_entry, marked, ride_marked, pattern_from,
             pattern_queue, mark_list, ride_list, info, dest_out, stops_out, track, stop_xyz,
-            dest_xyz, lb_scale_s, windows_ordered, improved_at, epoch, pattern_to, arrivals_rise):
+            dest_xyz, lb_scale_s, windows_ordered, improved_at, epoch, pattern_to, arrivals_rise,
+            ridden_vehicle, ridden_pos, max_duration):
     inf = 2147483647
     max_rounds = arr.shape[0]
     # Per-round labels are kept only when rebuilding journeys (track); plain searches
@@ -250,6 +262,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             ride[k, :] = inf
     best[:] = inf
     best_ride[:] = inf
+    ridden_pos[:] = 2147483647   # labels were reset: nothing has been ridden yet
     min_egress = inf
     for j in range(egress_stops.shape[0]):
         s = egress_stops[j]
@@ -266,6 +279,9 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
     for d in range(order.shape[0]):
         di = order[d]
         t_dep = departures[di]
+        # Labels later than the cap are not set (an upper bound kept from a later
+        # departure may still be there): every arrival up to the cap stays exact.
+        cap = np.int64(inf) if max_duration == inf else np.int64(t_dep) + max_duration
         round0 = epoch[0]         # round k of this departure is round0 + k
         epoch[0] += max_rounds
         # Round 0: walk from the origin. mark_list holds the stops marked for the next round.
@@ -273,7 +289,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
         for j in range(access_stops.shape[0]):
             s = access_stops[j]
             t = t_dep + access_s[j]
-            if t < best[s]:
+            if t < best[s] and t <= cap:
                 best[s] = t
                 improved_at[s] = round0
                 if track:
@@ -300,6 +316,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 marked[s] = 0
                 # Skip stops the destination bound has caught up with since they improved.
                 lab = arr[k - 1, s] if track else best[s]
+                if lab > cap:
+                    continue
                 if dest_best != inf and (lab + min_egress >= dest_best or (
                         lb_scale_s > 0 and _hopeless(lab, s, dest_best, stop_xyz,
                                                      dest_xyz, lb_scale_s))):
@@ -335,27 +353,37 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 t0 = inf            # frequency: first-stop departure of the boarded vehicle
                 entry = -1
                 board_pos = -1
+                # A vehicle already ridden (in this search, labels kept) from this stop or
+                # an earlier one has set every arrival downstream that it can: riding it
+                # again improves nothing, so it only stands as the vehicle to beat.
+                stale = False
                 for i in range(i0, n):
                     s = pattern_stops[sp + i]
+                    # Past the last stop marked in the previous round nothing new can be
+                    # boarded except at stops improved in this round (the next round scans
+                    # those), so without a fresh vehicle the scan is over.
+                    if i > i_last and not track and (board_pos < 0 or stale):
+                        break
                     # Past the last stop marked in the previous round the vehicle can only
                     # be replaced by boarding at a stop improved in this round, which the
                     # next round scans anyway: once it is too late for the destination,
                     # so is the rest of the pattern (arrivals rise along it).
-                    if board_pos >= 0 and i > i_last and rises and dest_best != inf:
+                    if board_pos >= 0 and i > i_last and rises and (dest_best != inf or
+                                                                    cap != inf):
                         a_here = t0 + arr_s[base + i] if freq else arr_s[base + i * m + trip]
-                        if a_here + min_egress >= dest_best:
+                        if a_here + min_egress >= dest_best or a_here > cap:
                             break
                     # Alight: the boarded vehicle's arrival here.
-                    if board_pos >= 0 and alight_ok[sp + i] == 1:
+                    if board_pos >= 0 and not stale and alight_ok[sp + i] == 1:
                         if freq:
                             a = t0 + arr_s[base + i]
                             vehicle = t0
                         else:
                             a = arr_s[base + i * m + trip]
                             vehicle = trip
-                        if a < best_ride[s] and a + min_egress < dest_best and not (
-                                lb_scale_s > 0 and _hopeless(a, s, dest_best, stop_xyz,
-                                                             dest_xyz, lb_scale_s)):
+                        if a < best_ride[s] and a + min_egress < dest_best and a <= cap \
+                                and not (lb_scale_s > 0 and _hopeless(
+                                    a, s, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
                             best_ride[s] = a
                             if track:
                                 ride[k, s] = a
@@ -421,6 +449,8 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                                     t0 = cand
                                     entry = e_idx
                                     board_pos = i
+                                    stale = not track and ridden_vehicle[p] == cand and \
+                                        ridden_pos[p] <= i
                                 if ordered:     # the earliest vehicle at or after need
                                     break
                     else:
@@ -439,6 +469,11 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                         if lo < hi:
                             trip = lo
                             board_pos = i
+                            stale = not track and ridden_vehicle[p] == lo and \
+                                ridden_pos[p] <= i
+                if board_pos >= 0 and not stale and not track:
+                    ridden_vehicle[p] = t0 if freq else trip
+                    ridden_pos[p] = board_pos
             # Walking transfers from stops reached by a vehicle in this round (shortest
             # walks first, so the first one past the destination bound ends the stop's list).
             for j in range(n_ride):
@@ -453,7 +488,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     continue
                 for q in range(transfer_ptr[s], transfer_ptr[s + 1]):
                     t = t_ride + transfer_s[q]
-                    if t + min_egress >= dest_best:
+                    if t + min_egress >= dest_best or t > cap:
                         break
                     s2 = transfer_stop[q]
                     if t < best[s2] and not (lb_scale_s > 0 and _hopeless(
