@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import router_reference as ref
+from transit.lower_bound import destination_bounds
 from transit.one_to_all import (
     access_for_point,
     draw_offsets,
@@ -110,6 +111,17 @@ def test_random_feeds_match_dijkstra_and_connection_scan(tables: dict[str, pd.Da
                      e_stops, np.asarray(list(egress.values()), np.int32),
                      np.asarray([depart], np.int32), offsets, destination=coords[d])[0]
     assert (None if got == UNREACHED else int(got)) == expected
+    # Dijkstra bounds: never above the true time from any stop, and they change no answer.
+    bounds = destination_bounds(state.reverse_graph(), tt.n_stops, e_stops,
+                                np.asarray(list(egress.values()), np.int32))
+    for s in ids:
+        from_s = ref.scan_arrival(vehicles, walks, {s: 0}, egress, depart)
+        if from_s is not None:
+            assert bounds[tt.stop_for_id(s)] <= from_s - depart
+    got = run_raptor(tt, state, a_stops, np.asarray(list(access.values()), np.int32),
+                     e_stops, np.asarray(list(egress.values()), np.int32),
+                     np.asarray([depart], np.int32), offsets, bounds_s=bounds)[0]
+    assert (None if got == UNREACHED else int(got)) == expected
     # One-to-all from the same origin, against a scan over all stops.
     all_stops = ref.scan_times_to_stops(vehicles, walks, access, depart)
     out = np.zeros((1, tt.n_stops), np.int32)
@@ -180,5 +192,36 @@ def test_nairobi_sample_matches_connection_scan(shared_data) -> None:
                          np.asarray([tt.stop_for_id(d)], np.int32), np.zeros(1, np.int32),
                          np.asarray([depart], np.int32), offsets, destination=coords[d])[0]
         assert (None if got == UNREACHED else int(got)) == expected, (o, d, depart)
+        bounds = destination_bounds(state.reverse_graph(), tt.n_stops,
+                                    np.asarray([tt.stop_for_id(d)], np.int32),
+                                    np.zeros(1, np.int32))
+        got = run_raptor(tt, state, np.asarray([tt.stop_for_id(s) for s in access], np.int32),
+                         np.asarray(list(access.values()), np.int32),
+                         np.asarray([tt.stop_for_id(d)], np.int32), np.zeros(1, np.int32),
+                         np.asarray([depart], np.int32), offsets, bounds_s=bounds)[0]
+        assert (None if got == UNREACHED else int(got)) == expected, (o, d, depart, "bounds")
         agree += 1
     assert agree == 20
+
+
+@pytest.mark.slow
+def test_nairobi_windows_same_with_and_without_dijkstra_bounds(shared_data,
+                                                               monkeypatch) -> None:
+    """60-minute x 3-draw journeys: Dijkstra-bound pruning changes no sample."""
+    from gtfs_out.read import read_feed
+    from transit import journeys
+
+    tt = build_timetable(read_feed(shared_data / "nairobi-gtfs" / "gtfs.zip"),
+                         dt.date(2019, 11, 5))
+    state = RaptorState(tt)
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        a, b = rng.integers(0, tt.n_stops, 2)
+        origin = (float(tt.stop_lat[a]), float(tt.stop_lon[a]))
+        dest = (float(tt.stop_lat[b]), float(tt.stop_lon[b]))
+        fast = journeys.plan_journey(tt, origin, dest, 7 * 3600, draws=3, state=state)
+        with monkeypatch.context() as m:
+            m.setattr(journeys, "_BOUNDS_FROM_SAMPLES", 10**9)
+            plain = journeys.plan_journey(tt, origin, dest, 7 * 3600, draws=3, state=state)
+        assert np.array_equal(fast.samples_s, plain.samples_s)
+        assert fast.itinerary[-1].arrive_s == plain.itinerary[-1].arrive_s

@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from transit.lower_bound import ReverseGraph, reverse_graph
 from transit.timetable import UNREACHED, Timetable
 from transit.walk import EARTH_RADIUS_M
 
@@ -45,6 +46,7 @@ DEFAULT_MAX_RIDES = 16
 _INF = np.int32(UNREACHED)
 _ONE = np.zeros(1, np.int32)                 # the order of a single departure
 _NO_STOPS_OUT = np.zeros((0, 0), np.int32)   # "no per-stop output" (never written)
+_NO_BOUNDS = np.zeros(0, np.int32)           # "no per-stop lower bounds"
 
 
 class RaptorState:
@@ -102,6 +104,14 @@ class RaptorState:
         self.arrivals_rise = _arrivals_rise(tt.pattern_stop_ptr, tt.pattern_trip_ptr,
                                             tt.pattern_time_ptr, tt.pattern_is_frequency,
                                             tt.trip_arr_s)
+        self._tt = tt
+        self._reverse_graph: ReverseGraph | None = None
+
+    def reverse_graph(self) -> ReverseGraph:
+        """The timetable's static graph for destination bounds, built on first use."""
+        if self._reverse_graph is None:
+            self._reverse_graph = reverse_graph(self._tt)
+        return self._reverse_graph
 
 
 @njit(cache=True)
@@ -152,7 +162,8 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
                stops_out: NDArray[np.int32] | None = None, *,
                track: bool = False,
                destination: tuple[float, float] | None = None,
-               max_duration_s: int | None = None) -> NDArray[np.int32]:
+               max_duration_s: int | None = None,
+               bounds_s: NDArray[np.int32] | None = None) -> NDArray[np.int32]:
     """Earliest arrivals for departures from an origin, newest labels kept in ``state``.
 
     Parameters
@@ -184,6 +195,10 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
         duration): every arrival up to ``departure + max_duration_s`` is exact; a later
         one is either UNREACHED or an upper bound kept from a later departure of the
         range. None searches without limit.
+    bounds_s
+        Optional lower bound (s) from every stop to the destination
+        (:func:`transit.lower_bound.destination_bounds` for these egress walks): a tighter
+        pruning bound than the straight line of ``destination``, which it replaces.
 
     Returns
     -------
@@ -198,7 +213,9 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
     out = stops_out if stops_out is not None else _NO_STOPS_OUT
     dest_xyz = np.zeros(3, np.float64)
     lb_scale_s = 0.0
-    if destination is not None and math.isfinite(tt.max_speed_mps) and len(egress_stops):
+    if bounds_s is not None and len(egress_stops):
+        lb_scale_s = 1.0            # switches pruning on; _hopeless reads bounds_s
+    elif destination is not None and math.isfinite(tt.max_speed_mps) and len(egress_stops):
         phi, lam = math.radians(destination[0]), math.radians(destination[1])
         dest_xyz[:] = (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam),
                        math.sin(phi))
@@ -219,20 +236,25 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
             tt.stop_xyz, dest_xyz, lb_scale_s, state.windows_ordered,
             state.improved_at, state.epoch,
             state.pattern_to, state.arrivals_rise, state.ridden_vehicle, state.ridden_pos,
-            _INF if max_duration_s is None else np.int32(max_duration_s))
+            _INF if max_duration_s is None else np.int32(max_duration_s),
+            _NO_BOUNDS if bounds_s is None else np.asarray(bounds_s, np.int32))
     return dest
 
 
 @njit(cache=True, inline="always")
 def _hopeless(t: int, s: int, dest_best: int, stop_xyz: NDArray[np.float64],
-              dest_xyz: NDArray[np.float64], lb_scale_s: float) -> bool:
+              dest_xyz: NDArray[np.float64], lb_scale_s: float,
+              bounds: NDArray[np.int32]) -> bool:
     """True when arriving at stop ``s`` at ``t`` cannot beat ``dest_best`` (A* bound).
 
-    The chord to the destination over the fastest move of the timetable is a lower bound
-    on the time still needed; comparing squares avoids a square root.
+    The bound on the time still needed is ``bounds[s]`` when the caller gave per-stop
+    bounds (:mod:`transit.lower_bound`), else the chord to the destination over the
+    fastest move of the timetable; comparing squares avoids a square root.
     """
     if dest_best == 2147483647:   # no destination label yet: nothing is hopeless
         return False
+    if bounds.shape[0] > 0:
+        return t + np.int64(bounds[s]) >= dest_best
     gap = dest_best - t
     if gap <= 0:
         return True
@@ -251,7 +273,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             par_board_pos, par_vehicle, par_entry, marked, ride_marked, pattern_from,
             pattern_queue, mark_list, ride_list, info, dest_out, stops_out, track, stop_xyz,
             dest_xyz, lb_scale_s, windows_ordered, improved_at, epoch, pattern_to, arrivals_rise,
-            ridden_vehicle, ridden_pos, max_duration):
+            ridden_vehicle, ridden_pos, max_duration, bounds):
     inf = 2147483647
     max_rounds = arr.shape[0]
     # Per-round labels are kept only when rebuilding journeys (track); plain searches
@@ -320,7 +342,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                     continue
                 if dest_best != inf and (lab + min_egress >= dest_best or (
                         lb_scale_s > 0 and _hopeless(lab, s, dest_best, stop_xyz,
-                                                     dest_xyz, lb_scale_s))):
+                                                     dest_xyz, lb_scale_s, bounds))):
                     continue
                 for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
                     p = stop_pattern[q]
@@ -383,7 +405,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                             vehicle = trip
                         if a < best_ride[s] and a + min_egress < dest_best and a <= cap \
                                 and not (lb_scale_s > 0 and _hopeless(
-                                    a, s, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
+                                    a, s, dest_best, stop_xyz, dest_xyz, lb_scale_s, bounds)):
                             best_ride[s] = a
                             if track:
                                 ride[k, s] = a
@@ -484,7 +506,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                 # stop itself is out of the race (one second of slack for the rounding of
                 # walk times) so is every stop it can walk to.
                 if lb_scale_s > 0 and dest_best != inf and _hopeless(
-                        t_ride - 1, s, dest_best, stop_xyz, dest_xyz, lb_scale_s):
+                        t_ride - 1, s, dest_best, stop_xyz, dest_xyz, lb_scale_s, bounds):
                     continue
                 for q in range(transfer_ptr[s], transfer_ptr[s + 1]):
                     t = t_ride + transfer_s[q]
@@ -492,7 +514,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                         break
                     s2 = transfer_stop[q]
                     if t < best[s2] and not (lb_scale_s > 0 and _hopeless(
-                            t, s2, dest_best, stop_xyz, dest_xyz, lb_scale_s)):
+                            t, s2, dest_best, stop_xyz, dest_xyz, lb_scale_s, bounds)):
                         best[s2] = t
                         improved_at[s2] = round0 + k
                         if track:
