@@ -254,7 +254,7 @@ def _hopeless(t: int, s: int, dest_best: int, stop_xyz: NDArray[np.float64],
     if dest_best == 2147483647:   # no destination label yet: nothing is hopeless
         return False
     if bounds.shape[0] > 0:
-        return t + np.int64(bounds[s]) >= dest_best
+        return bool(t + np.int64(bounds[s]) >= dest_best)
     gap = dest_best - t
     if gap <= 0:
         return True
