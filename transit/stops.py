@@ -74,8 +74,11 @@ class DwellOptions:
     cluster_eps_m
         DBSCAN neighbourhood (m) for dwells of one stop.
     merge_radius_m
-        Clusters closer than this (m) with the same direction are one stop (minibuses stop
-        a few car lengths either side of the usual place; 0 turns merging off).
+        Clusters closer than this (m) with the same direction are joined (minibuses stop
+        a few car lengths either side of the usual place; 0 turns merging off). Joined
+        clusters whose dwells form two groups along the road are split again (see
+        ``split_min_m``), so the radius can be generous: 60 m gathers the parts of one stop
+        without merging real neighbours.
     heading_scale_m
         Weight (m) of the unit heading vector in clustering: opposite directions end up
         ``2 * heading_scale_m`` apart, perpendicular ones ``1.41 *`` that.
@@ -105,7 +108,7 @@ class DwellOptions:
     max_half_gap_s: float = 10.0
     heading_reach_m: float = 40.0
     cluster_eps_m: float = 20.0
-    merge_radius_m: float = 40.0
+    merge_radius_m: float = 60.0
     heading_scale_m: float = 15.0
     min_support: int = 2
     split_min_m: float = 15.0
