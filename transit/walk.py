@@ -132,9 +132,13 @@ def walks_to_stops(stop_lat: NDArray[np.float64], stop_lon: NDArray[np.float64],
         Stop indices in increasing order and the walk durations (seconds) to them.
     """
     reach_m = walk.max_access_m if max_m is None else max_m
-    d_m = haversine_m(stop_lat, stop_lon, lat, lon)
-    stops = np.flatnonzero(d_m <= reach_m).astype(np.int32)
-    return stops, walk_s_for_m(d_m[stops], walk)
+    # A great circle is never shorter than its north-south part, so only stops within the
+    # reach in latitude need the exact distance (the same function on fewer points).
+    dlat_deg = np.degrees(reach_m / EARTH_RADIUS_M) * (1 + 1e-9) + 1e-12
+    near = np.flatnonzero(np.abs(stop_lat - lat) <= dlat_deg)
+    d_m = haversine_m(stop_lat[near], stop_lon[near], lat, lon)
+    keep = d_m <= reach_m
+    return near[keep].astype(np.int32), walk_s_for_m(d_m[keep], walk)
 
 
 @njit(cache=True)
