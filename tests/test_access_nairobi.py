@@ -80,6 +80,13 @@ def test_ward_nearest_hospital_equals_journey_queries(nairobi) -> None:
                               for h in near3], axis=0)
             expect.append(int(np.percentile(samples, 50, method="inverted_cdf")))
         np.testing.assert_array_equal(got.nearest_s[:, 0], expect)
+        # Thresholds shorter than most nearest times: the search stops at 10 minutes and
+        # the nearest times beyond come from the second, category-as-destination search.
+        short = AccessSpec(depart_s=spec.depart_s, window_s=spec.window_s, draws=spec.draws,
+                           seed=spec.seed, thresholds_s=(300, 600))
+        got_short = measure_origins(tt, origins.lat, origins.lon, dest, short, offsets)
+        assert (got_short.nearest_s[:, 0] > 600).any()
+        np.testing.assert_array_equal(got_short.nearest_s[:, 0], expect)
         assert dm.nearest_min[0, 0] == pytest.approx(
             np.average(np.asarray(expect) / 60, weights=origins.population), rel=1e-12)
         # Transit is used: somewhere in the ward it beats walking.

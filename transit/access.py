@@ -42,6 +42,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from transit.errors import InputError
+from transit.lower_bound import destination_bounds
 from transit.one_to_all import (
     PointEgress,
     access_for_point,
@@ -49,7 +50,7 @@ from transit.one_to_all import (
     departure_times,
     travel_times_to_stops,
 )
-from transit.raptor import RaptorState
+from transit.raptor import RaptorState, run_raptor
 from transit.timetable import DAY_S, UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m
 
@@ -126,6 +127,9 @@ class Destinations:
     loc_cat: NDArray[np.int32]
     loc_count: NDArray[np.int32]
     totals: NDArray[np.int64]
+    #: Per category, the stops within walking reach of one of its locations and the
+    #: shortest such walk: the category as one destination for a point-to-point search.
+    category_egress: tuple[tuple[NDArray[np.int32], NDArray[np.int32]], ...] = ()
 
     @property
     def n_locations(self) -> int:
@@ -166,10 +170,29 @@ def build_destinations(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.
     np.add.at(ptr, loc_arr + 1, 1)
     egress = build_point_egress(tt, np.asarray(uniq[:, 0], np.float64),
                                 np.asarray(uniq[:, 1], np.float64))
-    return Destinations(tuple(members), egress, np.cumsum(ptr).astype(np.int32),
-                        np.asarray([k[1] for k, _ in ordered], np.int32),
+    loc_cat_ptr = np.cumsum(ptr).astype(np.int32)
+    loc_cat = np.asarray([k[1] for k, _ in ordered], np.int32)
+    return Destinations(tuple(members), egress, loc_cat_ptr, loc_cat,
                         np.asarray([v for _, v in ordered], np.int32),
-                        np.asarray(totals, np.int64))
+                        np.asarray(totals, np.int64),
+                        _category_egress(tt.n_stops, egress, loc_cat_ptr, loc_cat,
+                                         len(members)))
+
+
+def _category_egress(n_stops: int, egress: PointEgress, loc_cat_ptr: NDArray[np.int32],
+                     loc_cat: NDArray[np.int32], n_cat: int
+                     ) -> tuple[tuple[NDArray[np.int32], NDArray[np.int32]], ...]:
+    """Per category: stops near any of its locations and the shortest walk from each."""
+    out = []
+    cat_loc = np.repeat(np.arange(loc_cat_ptr.size - 1), np.diff(loc_cat_ptr))
+    for c in range(n_cat):
+        best = np.full(n_stops, UNREACHED, np.int64)
+        for j in cat_loc[loc_cat == c]:
+            lo, hi = egress.ptr[j], egress.ptr[j + 1]
+            np.minimum.at(best, egress.stops[lo:hi], egress.walk_s[lo:hi])
+        stops = np.flatnonzero(best < UNREACHED).astype(np.int32)
+        out.append((stops, best[stops].astype(np.int32)))
+    return tuple(out)
 
 
 def percentile_rank(n_samples: int, percentile: int) -> int:
@@ -234,23 +257,26 @@ def measure_origins(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.flo
     lon = np.asarray(lon, np.float64)
     n = lat.size
     blocks = [np.arange(a, min(a + 32, n)) for a in range(0, n, 32)]
+    state = RaptorState(tt)
+    graph = state.reverse_graph()
+    bounds = tuple(destination_bounds(graph, tt.n_stops, *eg) for eg in dest.category_egress)
     if threads <= 1 or len(blocks) <= 1:
-        state = RaptorState(tt)
         parts = []
         for block in blocks:
             parts.append(_measure_block(tt, state, lat[block], lon[block], dest, spec,
-                                        offsets_s))
+                                        offsets_s, bounds))
             if on_progress is not None:
                 on_progress(block.size)
     else:
-        states = [RaptorState(tt) for _ in range(threads)]
+        states = [state] + [RaptorState(tt) for _ in range(threads - 1)]
         groups = [blocks[i::threads] for i in range(threads)]
 
         def run(g: int) -> list[tuple[int, OriginMeasures]]:
             out = []
             for block in groups[g]:
                 out.append((int(block[0]), _measure_block(tt, states[g], lat[block],
-                                                          lon[block], dest, spec, offsets_s)))
+                                                          lon[block], dest, spec, offsets_s,
+                                                          bounds)))
                 if on_progress is not None:
                     on_progress(block.size)
             return out
@@ -271,7 +297,8 @@ def _empty(c: int, k: int) -> OriginMeasures:
 
 def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
                    lon: NDArray[np.float64], dest: Destinations, spec: AccessSpec,
-                   offsets_s: NDArray[np.int32]) -> OriginMeasures:
+                   offsets_s: NDArray[np.int32],
+                   bounds: tuple[NDArray[np.int32], ...]) -> OriginMeasures:
     c, k = len(dest.categories), len(spec.thresholds_s)
     n_samples = int(offsets_s.shape[0]) * spec.n_departures
     rank = percentile_rank(n_samples, spec.percentile)
@@ -290,33 +317,47 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         direct = np.asarray(direct, np.int32)
         has[i] = access_for_point(tt, float(lat[i]), float(lon[i]))[0].size > 0
         # Search no further than the largest threshold (R5's maximum trip duration):
-        # counts within thresholds and nearest times up to it are then exact. A nearest
-        # time beyond it may hide a transit journey that was cut off, so that origin is
-        # searched again up to the walk to the farthest of its nearest opportunities:
-        # walking is always a candidate, so no longer journey can change any measure.
+        # counts within thresholds and nearest times up to it are then exact.
         t_max = int(thresholds[-1])
-        for longest in (t_max, max(t_max, int(_walk_nearest(direct, dest).max()))):
-            if has[i]:
-                stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
-                                                spec.depart_s, spec.window_s,
-                                                offsets_s=offsets_s, max_duration_s=longest)
-                by_stop = np.ascontiguousarray(stop_tt.T)
-            else:
-                by_stop = no_stops
-            _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
-                           dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
-                           opp[i], near[i], wopp[i], wnear[i])
-            if not has[i] or near[i].max() <= t_max or longest > t_max:
-                break
+        if has[i]:
+            stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
+                                            spec.depart_s, spec.window_s,
+                                            offsets_s=offsets_s, max_duration_s=t_max)
+            by_stop = np.ascontiguousarray(stop_tt.T)
+        else:
+            by_stop = no_stops
+        _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
+                       dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
+                       opp[i], near[i], wopp[i], wnear[i])
+        # A nearest time beyond it may hide a transit journey that was cut off: search
+        # again to the category as one destination (every stop near one of its
+        # locations), pruned by Dijkstra bounds, for the nearest time alone.
+        for c in range(len(dest.categories)):
+            if has[i] and near[i, c] > t_max:
+                near[i, c] = _nearest_by_search(tt, state, float(lat[i]), float(lon[i]),
+                                                dest.category_egress[c], bounds[c], spec,
+                                                offsets_s, int(wnear[i, c]), rank)
     return OriginMeasures(opp, near, wopp, wnear, has)
 
 
-def _walk_nearest(direct: NDArray[np.int32], dest: Destinations) -> NDArray[np.int64]:
-    """Walk (s) from the origin to the nearest location of each category."""
-    per_entry = direct[np.repeat(np.arange(dest.n_locations), np.diff(dest.loc_cat_ptr))]
-    out = np.full(len(dest.categories), np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(out, dest.loc_cat, per_entry)
-    return out
+def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float,
+                       egress: tuple[NDArray[np.int32], NDArray[np.int32]],
+                       bounds: NDArray[np.int32], spec: AccessSpec,
+                       offsets_s: NDArray[np.int32], walk_nearest_s: int, rank: int) -> int:
+    """Percentile over samples of the time to the nearest location of one category.
+
+    Per sample the best of walking to the nearest location and the search's arrival at
+    the category (a stop's label plus the walk from it), exactly as the reduction over
+    every location computes it, but with destination pruning.
+    """
+    access = access_for_point(tt, lat, lon)
+    deps = departure_times(spec.depart_s, spec.window_s)
+    samples = np.empty(offsets_s.shape[0] * deps.size, np.int64)
+    for d in range(offsets_s.shape[0]):
+        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d], bounds_s=bounds)
+        travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
+        samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_nearest_s)
+    return int(np.sort(samples)[rank])
 
 
 @njit(cache=True, nogil=True)
