@@ -259,6 +259,27 @@ def test_14_sparse_fixes_still_serve_the_stop_they_pass() -> None:
     assert visits[0].center_ms.tolist() == [7_500]  # abeam of the stop half-way
 
 
+def test_14b_a_dwell_is_credited_by_time_when_its_fixes_stray_out_of_reach() -> None:
+    # eastward at 10 m/s, halt at x=200 from t=20 s to t=50 s; during the halt GPS noise
+    # puts the fixes 40 m north of the stop (out of the 30 m reach), so the only points
+    # that serve the stop are on the approach and the way out; the dwell (fixes 3-5, 30 s,
+    # middle 35 s) still belongs to that visit and times it
+    x = np.array([0.0, 100.0, 190.0, 200.0, 200.0, 200.0, 210.0, 300.0, 400.0])
+    y = np.array([0.0, 0.0, 0.0, 40.0, 40.0, 40.0, 0.0, 0.0, 0.0])
+    t = np.array([0, 10, 19, 20, 35, 50, 51, 60, 70], np.int64) * 1000
+    visits = match_segments_to_stops(
+        x, y, t, np.array([0, 9], np.int64), np.array([200.0]), np.array([0.0]),
+        np.array([90.0]), [(0, 3, 5, 30.0, 35_000.0)], densify_step_m=1000.0)
+    assert visits[0].stop.tolist() == [0]
+    assert visits[0].dwell_s.tolist() == [30.0]
+    assert visits[0].center_ms.tolist() == [35_000]
+    # a dwell of another stop, or far in time, is not credited
+    other = match_segments_to_stops(
+        x, y, t, np.array([0, 9], np.int64), np.array([200.0, 900.0]), np.array([0.0, 0.0]),
+        np.array([90.0, 90.0]), [(1, 3, 5, 30.0, 35_000.0)], densify_step_m=1000.0)
+    assert other[0].dwell_s.tolist() == [0.0]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_15_every_stop_ends_within_20_m_even_when_far_off_the_rides(seed: int) -> None:
     # stops scattered up to 60 m either side of a zigzag ride, some close together: the

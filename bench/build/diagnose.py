@@ -12,9 +12,13 @@ build with :func:`transit.evaluate.evaluate_network`, then prints
   the builder timed the stop (dwell detected, pass-by, interpolated) and whether the vehicle
   really halted there;
 * **unrecovered patterns**: every truth stop the best built pattern misses, classified as
-  *no built stop* (a stop-detection miss: no direction-compatible built stop within 30 m),
-  *stop elsewhere* (a built stop exists but the pattern does not hold it: a pattern-logic
-  miss), or *out of order*; and the built pattern's extra stops.
+  *no built stop within 30 m* (with no kept stop candidate there: a stop-detection miss;
+  with a candidate that no pattern holds: a pattern-logic miss), *built stop matched to another
+  truth stop* (the evaluator's one-to-one matching gave the only nearby built stop to a
+  truth stop of another route; in the pattern or not), *stop elsewhere* (the evaluator
+  matched a built stop but the pattern does not hold it: a pattern-logic miss), or *out
+  of order*; the built pattern's extra stops; and how many unrecovered patterns would pass
+  with perfect stops or with perfect pattern logic (the missing stops of that kind added).
 
 The per-ride capture wraps :func:`transit.region.ride_times` for the duration of the build
 (read-only: it records what the builder computed, it changes nothing).
@@ -42,16 +46,21 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
     """Record every pattern's per-ride stop times while the builder runs."""
     import transit.region as region
 
-    orig_emit, orig_times = region._emit_pattern, region.ride_times
+    orig_emit, orig_times, orig_ids = region._emit_pattern, region.ride_times, region._stop_ids
     current: dict[str, Any] = {}
+
+    def ids(lat: Any, lon: Any, heading: Any) -> Any:
+        log.append({"candidates": (np.array(lat), np.array(lon), np.array(heading))})
+        return orig_ids(lat, lon, heading)
 
     def emit(res: Any, pending: Any, g: Any, direction: int, route_id: str, segments: Any,
              visits: Any, *args: Any, **kw: Any) -> None:
         current.update(rides=[], segments=segments, members=list(g.members))
         orig_emit(res, pending, g, direction, route_id, segments, visits, *args, **kw)
         stop_ids = args[4]
+        seen = Counter(stop_ids[s] for m in g.members for s in set(visits[m].stop.tolist()))
         log.append({"pattern_id": pending[-1].pattern.pattern_id,
-                    "stop_ids": [stop_ids[i] for i in g.stops],
+                    "stop_ids": [stop_ids[i] for i in g.stops], "rides_serving": seen,
                     "traces": [segments[m].trace.trace_key for m in g.members],
                     "rides": current["rides"]})
 
@@ -61,10 +70,12 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
         return out
 
     region._emit_pattern, region.ride_times = emit, times  # type: ignore[assignment]
+    region._stop_ids = ids  # type: ignore[assignment]
     try:
         yield
     finally:
         region._emit_pattern, region.ride_times = orig_emit, orig_times  # type: ignore[assignment]
+        region._stop_ids = orig_ids  # type: ignore[assignment]
 
 
 def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
@@ -132,6 +143,8 @@ def _ride_instants(log: list[dict[str, Any]], sim: Any, truth_of_built: dict[str
             rep[s] = s
     err: dict[str, list[float]] = defaultdict(list)
     for pat in log:
+        if "traces" not in pat:
+            continue
         for trace, rt in zip(pat["traces"], pat["rides"], strict=True):
             truth = rides.get(trace)
             if truth is None:
@@ -162,9 +175,47 @@ def _ride_instants(log: list[dict[str, Any]], sim: Any, truth_of_built: dict[str
     return err
 
 
-def _unrecovered(built: Any, truth: Any, ev: dict[str, Any],
-                 built_for_truth: dict[str, str]) -> tuple[Counter[str], list[str]]:
-    from transit.evaluate import _lcs_pairs
+def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], built_for_truth: dict[str, str],
+                 candidates: list[tuple[Any, Any, Any]], serving: dict[str, Counter[str]],
+                 verbose: bool = False) -> tuple[Counter[str], list[str]]:
+    from transit.evaluate import _lcs_pairs, travel_headings
+    from transit.sim_geometry import Plane
+
+    plane = Plane(float(np.median([s.stop_lat for s in truth.stops])),
+                  float(np.median([s.stop_lon for s in truth.stops])))
+    bxy = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                      np.array([s.stop_lon for s in built.stops]))
+    txy = {s.stop_id: plane.to_xy(np.array([s.stop_lat]), np.array([s.stop_lon]))
+           for s in truth.stops}
+    bh = travel_headings(built)
+    th = travel_headings(truth)
+    b_ids = [s.stop_id for s in built.stops]
+
+    cand = [plane.to_xy(la, lo) for la, lo, _ in candidates]
+    cand_h = [h for _, _, h in candidates]
+
+    def near_candidate(tid: str) -> bool:
+        """A kept stop candidate (used by a pattern or not) within 30 m, same direction."""
+        x, y = txy[tid]
+        for xy, hs in zip(cand, cand_h, strict=True):
+            d = np.hypot(xy[0] - x[0], xy[1] - y[0])
+            for j in np.flatnonzero(d <= 30.0).tolist():
+                if not np.isfinite(hs[j]) or not th[tid] or any(
+                        abs((hs[j] - b + 180) % 360 - 180) <= 90 for b in th[tid]):
+                    return True
+        return False
+
+    def near_built(tid: str) -> list[str]:
+        """Built stops within 30 m of a truth stop, direction-compatible."""
+        x, y = txy[tid]
+        d = np.hypot(bxy[0] - x[0], bxy[1] - y[0])
+        out = []
+        for j in np.flatnonzero(d <= 30.0).tolist():
+            hs, ht = bh[b_ids[j]], th[tid]
+            if not hs or not ht or any(abs((a - b + 180) % 360 - 180) <= 90
+                                       for a in hs for b in ht):
+                out.append(b_ids[j])
+        return out
 
     bp_of = {p.pattern_id: p for p in built.patterns}
     tally: Counter[str] = Counter()
@@ -182,10 +233,37 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any],
         for i, b in enumerate(mapped):
             if i in in_lcs:
                 continue
-            why = ("no built stop" if b is None else "out of order" if b in held
-                   else "stop elsewhere")
+            if b is None:
+                near = near_built(tp.stop_ids[i])
+                why = (("no built stop within 30 m, a stop candidate no pattern holds"
+                        if near_candidate(tp.stop_ids[i]) else
+                        "no built stop within 30 m, no stop candidate") if not near else
+                       "built stop matched to another truth stop, in the pattern"
+                       if set(near) & held else
+                       "built stop matched to another truth stop, not in the pattern")
+            elif b in held:
+                why = "out of order"
+            else:
+                n_serve = serving.get(bp.pattern_id, Counter())[b] if bp else 0
+                why = (f"stop elsewhere, served by {n_serve} of the pattern's "
+                       f"{bp.support_traces if bp else 0} rides")
+                if verbose:
+                    x, y = txy[tp.stop_ids[i]]
+                    j = b_ids.index(b)
+                    others = [p.pattern_id for p in built.patterns if b in p.stop_ids]
+                    print(f"    {tp.pattern_id} truth {tp.stop_ids[i]} ~ built {b}: "
+                          f"{float(np.hypot(bxy[0][j] - x[0], bxy[1][j] - y[0])):.0f} m, "
+                          f"headings truth {[round(h) for h in th[tp.stop_ids[i]]]} built "
+                          f"{[round(h) for h in bh[b]]}; {n_serve} rides; held by {others}")
             miss[why] += 1
             tally[why] += 1
+        n_stop = miss["no built stop within 30 m, no stop candidate"] + miss[
+            "built stop matched to another truth stop, in the pattern"]
+        n_logic = len(mapped) - len(in_lcs) - n_stop
+        tally["patterns recovered with perfect stops"] += (
+            len(in_lcs) + n_stop >= 0.9 * len(mapped))
+        tally["patterns recovered with perfect pattern logic"] += (
+            len(in_lcs) + n_logic >= 0.9 * len(mapped))
         truth_mapped = {b for b in mapped if b is not None}
         extra = [s for s in (bp.stop_ids if bp else ()) if s not in truth_mapped]
         tally["extra in built"] += len(extra)
@@ -197,7 +275,7 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any],
     return tally, lines
 
 
-def diagnose(seed: int, routes: int, rides: int) -> dict[str, Any]:
+def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[str, Any]:
     """Simulate, build, evaluate and print the breakdowns (see the module docstring)."""
     from gps_ingest.pipeline import ReadOptions, read_traces
     from gtfs_out.network_read import read_network
@@ -247,9 +325,13 @@ def diagnose(seed: int, routes: int, rides: int) -> dict[str, Any]:
     for k in sorted(inst):
         a = np.asarray(inst[k])
         print(f"  {k:<42} {len(a):>5}  {np.median(np.abs(a)):6.1f} |{np.median(a):+6.1f}")
-    tally, lines = _unrecovered(built, truth, ev, b_for_t)
-    print(f"unrecovered patterns: {len(lines)}; truth stops missed: "
-          + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+    tally, lines = _unrecovered(built, truth, ev, b_for_t,
+                                [e["candidates"] for e in log if "candidates" in e],
+                                {e["pattern_id"]: e["rides_serving"] for e in log
+                                 if "pattern_id" in e}, verbose)
+    print(f"unrecovered patterns: {len(lines)}; truth stops missed / counterfactuals:")
+    for k, v in sorted(tally.items()):
+        print(f"    {k}: {v}")
     for line in lines:
         print(line)
     return {"evaluation": ev, "signed": signed, "instants": inst, "misses": dict(tally)}
@@ -262,11 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--routes", type=int, default=25)
     p.add_argument("--rides", type=int, default=4)
+    p.add_argument("--verbose", action="store_true",
+                   help="print every pattern-logic miss (positions, headings, patterns)")
     args = p.parse_args(argv)
     if not Path(SHARED_DATA).is_dir():
         print(f"no shared data at {SHARED_DATA}", file=sys.stderr)
         return 2
-    diagnose(args.seed, args.routes, args.rides)
+    diagnose(args.seed, args.routes, args.rides, args.verbose)
     return 0
 
 
