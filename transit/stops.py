@@ -8,6 +8,10 @@ TransitWand stops, OSMTracker buttons) become dwells too, flagged as strong evid
 
 Stops are DBSCAN clusters (Ester et al. 1996) of dwell positions in a local plane, with the
 direction of travel as two extra coordinates so that the two sides of a road stay apart.
+Close parts of one stop are then merged (60 m, same direction), and the merged clusters are
+checked against the phones' position noise (:mod:`transit.stop_split`): a cluster whose
+dwells form two groups along the road is split into two stops (stops 15-40 m apart), and a
+two-trace cluster whose dwells scatter more than the noise allows is traffic, not a stop.
 
 References
 ----------
