@@ -354,7 +354,8 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
     deps = departure_times(spec.depart_s, spec.window_s)
     samples = np.empty(offsets_s.shape[0] * deps.size, np.int64)
     for d in range(offsets_s.shape[0]):
-        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d], bounds_s=bounds)
+        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d], bounds_s=bounds,
+                            upper_s=walk_nearest_s)
         travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
         samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_nearest_s)
     return int(np.sort(samples)[rank])

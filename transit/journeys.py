@@ -181,7 +181,7 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
               if samples.size >= _BOUNDS_FROM_SAMPLES else None)
     for d in range(offsets.shape[0]):
         arrive = run_raptor(tt, state, *access, *egress, deps, offsets[d],
-                            destination=destination, bounds_s=bounds)
+                            destination=destination, bounds_s=bounds, upper_s=walk_only_s)
         travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
         samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_only_s)
     stats = percentiles_s(samples)
@@ -192,7 +192,8 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
     legs: tuple[Leg, ...] = (walk_leg,)
     if samples[pick] < walk_only_s:
         run_raptor(tt, state, *access, *egress, deps[minute:minute + 1], offsets[d],
-                   track=True, destination=destination, bounds_s=bounds)
+                   track=True, destination=destination, bounds_s=bounds,
+                   upper_s=walk_only_s)
         legs = rebuild_legs(tt, state, access, egress, origin, destination)
     rides = sum(1 for leg in legs if leg.kind == "ride")
     return JourneyResult(stats, samples, max(rides - 1, 0), legs, walk_only_s, depart_s,

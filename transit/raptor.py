@@ -163,7 +163,8 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
                track: bool = False,
                destination: tuple[float, float] | None = None,
                max_duration_s: int | None = None,
-               bounds_s: NDArray[np.int32] | None = None) -> NDArray[np.int32]:
+               bounds_s: NDArray[np.int32] | None = None,
+               upper_s: int | None = None) -> NDArray[np.int32]:
     """Earliest arrivals for departures from an origin, newest labels kept in ``state``.
 
     Parameters
@@ -199,6 +200,10 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
         Optional lower bound (s) from every stop to the destination
         (:func:`transit.lower_bound.destination_bounds` for these egress walks): a tighter
         pruning bound than the straight line of ``destination``, which it replaces.
+    upper_s
+        A travel time to the destination the caller has without transit (walking the
+        whole way): labels that cannot beat ``departure + upper_s`` are pruned, and a
+        departure with no faster journey returns that arrival.
 
     Returns
     -------
@@ -237,7 +242,8 @@ def run_raptor(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32
             state.improved_at, state.epoch,
             state.pattern_to, state.arrivals_rise, state.ridden_vehicle, state.ridden_pos,
             _INF if max_duration_s is None else np.int32(max_duration_s),
-            _NO_BOUNDS if bounds_s is None else np.asarray(bounds_s, np.int32))
+            _NO_BOUNDS if bounds_s is None else np.asarray(bounds_s, np.int32),
+            _INF if upper_s is None else np.int32(min(int(upper_s), int(UNREACHED))))
     return dest
 
 
@@ -273,7 +279,7 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
             par_board_pos, par_vehicle, par_entry, marked, ride_marked, pattern_from,
             pattern_queue, mark_list, ride_list, info, dest_out, stops_out, track, stop_xyz,
             dest_xyz, lb_scale_s, windows_ordered, improved_at, epoch, pattern_to, arrivals_rise,
-            ridden_vehicle, ridden_pos, max_duration, bounds):
+            ridden_vehicle, ridden_pos, max_duration, bounds, upper):
     inf = 2147483647
     max_rounds = arr.shape[0]
     # Per-round labels are kept only when rebuilding journeys (track); plain searches
@@ -301,6 +307,12 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
     for d in range(order.shape[0]):
         di = order[d]
         t_dep = departures[di]
+        # An arrival the caller already has another way (walking the whole way) bounds
+        # the search like a destination label does.
+        if upper != inf and np.int64(t_dep) + upper < dest_best:
+            dest_best = np.int64(t_dep) + upper
+            dest_stop = -1
+            dest_round = -1
         # Labels later than the cap are not set (an upper bound kept from a later
         # departure may still be there): every arrival up to the cap stays exact.
         cap = np.int64(inf) if max_duration == inf else np.int64(t_dep) + max_duration
