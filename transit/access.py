@@ -310,7 +310,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     has = np.zeros(lat.size, np.bool_)
     times = np.empty(n_samples, np.int32)
     near_buf = np.empty((c, n_samples), np.int32)
-    no_stops = np.full((tt.n_stops, n_samples), UNREACHED, np.int32)
+    no_stops = np.full((tt.n_stops, 0), UNREACHED, np.int32)
     eg = dest.egress
     for i in range(lat.size):
         direct = walk_s_for_m(haversine_m(eg.lat, eg.lon, lat[i], lon[i]), tt.walk)
@@ -320,15 +320,15 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         # counts within thresholds and nearest times up to it are then exact.
         t_max = int(thresholds[-1])
         if has[i]:
-            stop_tt = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
+            by_stop = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
                                             spec.depart_s, spec.window_s,
-                                            offsets_s=offsets_s, max_duration_s=t_max)
-            by_stop = np.ascontiguousarray(stop_tt.T)
+                                            offsets_s=offsets_s, max_duration_s=t_max,
+                                            stop_major=True)
         else:
-            by_stop = no_stops
+            by_stop = no_stops     # no stop within reach: transit is walking
         _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
                        dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
-                       opp[i], near[i], wopp[i], wnear[i])
+                       opp[i], near[i], wopp[i], wnear[i], has[i])
         # A nearest time beyond it may hide a transit journey that was cut off: search
         # again to the category as one destination (every stop near one of its
         # locations), pruned by Dijkstra bounds, for the nearest time alone.
@@ -363,11 +363,13 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
 
 @njit(cache=True, nogil=True)
 def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  # type: ignore[no-untyped-def]
-                   loc_count, thresholds, rank, times, near, opp, nearest, wopp, wnearest):
+                   loc_count, thresholds, rank, times, near, opp, nearest, wopp, wnearest,
+                   transit):
     """Per-origin reductions over samples (see the module docstring).
 
     ``by_stop`` is ``(n_stops, n_samples)`` durations (s) from the origin, UNREACHED where
-    a stop is not reached. Locations are visited by increasing lower bound (fastest sample
+    a stop is not reached; without ``transit`` (no stop within reach) the measures are
+    the walking ones. Locations are visited by increasing lower bound (fastest sample
     of any stop + walk, or the direct walk); a category is finished once that bound exceeds
     both the largest threshold and its slowest per-sample nearest time.
     """
@@ -411,6 +413,10 @@ def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  #
             for t in range(n_thr):
                 if direct[j] <= thresholds[t]:
                     wopp[c, t] += loc_count[q]
+    if not transit:          # no stop within reach: every sample is the walk
+        opp[:, :] = wopp
+        nearest[:] = wnearest
+        return
     # Transit (with walking as a candidate).
     near[:, :] = inf
     slowest = np.full(n_cat, inf, np.int64)

@@ -114,7 +114,8 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
                           origin_lon: float, depart_s: int, window_s: int = 3600,
                           draws: int = 5, seed: int = 0,
                           offsets_s: NDArray[np.int32] | None = None,
-                          max_duration_s: int | None = None) -> NDArray[np.int32]:
+                          max_duration_s: int | None = None,
+                          stop_major: bool = False) -> NDArray[np.int32]:
     """Travel time (s) from a point to every stop, for every (draw, departure minute).
 
     Parameters
@@ -133,6 +134,9 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     max_duration_s
         Longest travel time of interest (R5's maximum trip duration): the search stops
         there, which makes it much cheaper, and stops reached later read UNREACHED.
+    stop_major
+        Return ``(n_stops, n_samples)`` instead (each stop's samples contiguous, as
+        per-destination reductions read them).
 
     Returns
     -------
@@ -152,7 +156,7 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
                    max_duration_s=max_duration_s)
     _to_durations(out, np.tile(deps, offsets.shape[0]),
                   int(UNREACHED) if max_duration_s is None else max_duration_s)
-    return out
+    return np.ascontiguousarray(out.T) if stop_major else out
 
 
 @njit(cache=True, nogil=True)
