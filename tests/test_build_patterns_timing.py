@@ -27,6 +27,7 @@ from transit.timing import (
     observe_runs,
     parse_frequencies,
     ride_times,
+    stopped_edges_ms,
 )
 
 
@@ -198,6 +199,23 @@ def test_08d_a_sparse_band_shrinks_to_the_pooled_factor_a_rich_one_keeps_its_own
     # two stretches of one ride: less weight than the rich pattern, pulled toward the pool
     assert fac.weight[26, 1] < fac.weight[20, 1] - 0.2
     assert 1.2 < ratio[26] < 1.3 * 1.2 - 0.05
+
+
+def test_08e_a_dwell_starts_after_its_last_approach_fix_still_moving() -> None:
+    # fixes every 10 s; fix 1 is inside the dwell radius but reports 8 m/s (approaching):
+    # the vehicle stopped between fix 1 and fix 2, so the dwell starts 5 s before fix 2;
+    # fix 5 is the last stopped one; the second dwell has no speeds (NaN): kept as found
+    t = np.arange(0, 100_000, 10_000, dtype=np.int64)
+    v = np.array([9.0, 8.0, 0.1, 0.0, 0.2, 0.1, 7.5, 9.0, np.nan, np.nan], np.float32)
+    start, end = stopped_edges_ms(np.array([1, 8]), np.array([5, 9]),
+                                  np.array([5_000, 75_000]), np.array([55_000, 90_000]),
+                                  t, v, 2.5, 10.0)
+    assert start.tolist() == [15_000, 75_000]
+    assert end.tolist() == [55_000, 90_000]
+    # moving fixes at both edges, half gaps capped at 3 s
+    start, end = stopped_edges_ms(np.array([1]), np.array([6]), np.array([5_000]),
+                                  np.array([65_000]), t, v, 2.5, 3.0)
+    assert (start.tolist(), end.tolist()) == ([17_000], [53_000])
 
 
 def test_09_headways_need_several_vehicles_the_same_day() -> None:

@@ -34,6 +34,7 @@ from transit.timing import (
     local_clocks,
     observe_runs,
     ride_times,
+    stopped_edges_ms,
 )
 from transit.traces import TripSegment
 
@@ -143,8 +144,12 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     new_of_old = np.full(len(cand), -1, np.int64)
     new_of_old[kept_idx] = np.arange(len(kept_idx))
     sx, sy, sh = cand.x_m[kept_idx], cand.y_m[kept_idx], cand.heading_deg[kept_idx]
-    dur_s = (detected.end_ms - detected.start_ms) / 1000.0
-    mid_ms = (detected.start_ms + detected.end_ms) / 2.0
+    # timing: the vehicle stopped after its last approach fix still reporting motion
+    st_ms, en_ms = stopped_edges_ms(first_fix, last_fix, detected.start_ms, detected.end_ms,
+                                    t_ms, speed, options.dwell.max_speed_mps,
+                                    options.dwell.max_half_gap_s)
+    dur_s = (en_ms - st_ms) / 1000.0
+    mid_ms = (st_ms + en_ms) / 2.0
     dwell_ranges = [(int(new_of_old[cand.label[d]]), int(first_fix[d]), int(last_fix[d]),
                      float(dur_s[d]), float(mid_ms[d])) for d in range(len(detected))]
 

@@ -79,8 +79,8 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
 
 
 def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
-                       built_for_truth: dict[str, str]) -> list[tuple[str, str, float]]:
-    """``(truth pattern, band, signed % error)`` over the evaluator's stop pairs."""
+                       built_for_truth: dict[str, str]) -> list[tuple[str, str, float, float]]:
+    """``(truth pattern, band, signed % error, truth s)`` over the evaluator's stop pairs."""
     from transit.evaluate import _lcs_pairs
 
     bp_of = {p.pattern_id: p for p in built.patterns}
@@ -102,7 +102,8 @@ def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
                     continue
                 ts = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
                 if ts > 0:
-                    out.append((tp.pattern_id, bt.band, (bt.run_times_s[bi0] - ts) / ts * 100))
+                    out.append((tp.pattern_id, bt.band, (bt.run_times_s[bi0] - ts) / ts * 100,
+                                float(ts)))
     return out
 
 
@@ -309,13 +310,18 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
             f"{b} {v['factor']:.3f} (sd {v['between_patterns_sd']:.3f})"
             for b, v in region["bands"].items()))
     print("run times per band          n   |err| med | signed med (%)")
-    for band in sorted({b for _, b, _ in signed}):
-        e = [v for _, b, v in signed if b == band]
+    for band in sorted({b for _, b, _, _ in signed}):
+        e = [v for _, b, v, _ in signed if b == band]
         print(f"  {band:<22} {len(e):>5}   {_pct(e)}")
-    print(f"  {'all':<22} {len(signed):>5}   {_pct([v for *_, v in signed])}")
+    print(f"  {'all':<22} {len(signed):>5}   {_pct([v for _, _, v, _ in signed])}")
+    print("run times by truth run time (s)")
+    for lo, hi in ((0, 30), (30, 60), (60, 120), (120, 240), (240, 1e9)):
+        e = [v for _, _, v, t in signed if lo <= t < hi]
+        print(f"  {f'{lo:.0f}-{hi:.0f}' if hi < 1e9 else f'>= {lo:.0f}':<22} {len(e):>5}   "
+              f"{_pct(e)}")
     print("run times per truth pattern (10 worst by median |err|)")
     per: dict[str, list[float]] = defaultdict(list)
-    for p, _, v in signed:
+    for p, _, v, _ in signed:
         per[p].append(v)
     worst = sorted(per, key=lambda p: -float(np.median(np.abs(per[p]))))[:10]
     for p in worst:
