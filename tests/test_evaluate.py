@@ -143,3 +143,45 @@ def test_match_points_headings_forbid_opposite_directions() -> None:
     assert got == [(0, 1, 9.0)]
     assert match_points(ax, ay, bx, by, 30.0, [(10.0,)], [(), (200.0,)]) == [(0, 0, 2.0)]
     assert match_points(ax, ay, bx, by, 30.0, [(10.0,)], [(101.0,), (200.0,)]) == []
+
+
+DEG_PER_M_LAT = 1 / (np.pi / 180 * EARTH_RADIUS_M)
+
+
+def _northbound_only(net: Network) -> Network:
+    return replace(net, patterns=net.patterns[:1], shapes=net.shapes[:1])
+
+
+def test_two_routes_stops_15_m_apart_served_by_one_built_stop_are_both_recovered() -> None:
+    # Truth: route 33 stops A-D and route 44 stops A'-D' 16 m east (one stage listed once
+    # per route), both northbound. Built: one pattern with one stop per stage, 6 m east.
+    # The network-wide one-to-one matching gives every built stop to route 33 (6 m < 10 m),
+    # so route 44 looks empty; matched per pair of patterns, its pattern is served in order
+    # within 30 m: recovered. The stop scores still count the merge (recall 1/2).
+    base = _northbound_only(small_network())
+    other = tuple(replace(s, stop_id=s.stop_id + "'", stop_lon=s.stop_lon
+                          + 16 * DEG_PER_M_LON) for s in base.stops)
+    p44 = replace(base.patterns[0], pattern_id="p44_0", route_id="r44",
+                  stop_ids=tuple(s + "'" for s in base.patterns[0].stop_ids))
+    truth = replace(base, stops=base.stops + other, patterns=(base.patterns[0], p44))
+    built = _shift_stops(base, 6.0)
+    r = evaluate_network(built, truth)
+    assert r["stops"]["recall"] == 0.5
+    assert r["patterns"]["recovery"] == 1.0
+    assert r["patterns"]["recovery_global_matching"] == 0.5
+    assert r["run_times"]["median_error_pct"] == 0.0
+
+
+def test_one_built_stop_cannot_stand_for_two_stops_of_the_same_pattern() -> None:
+    # Truth pattern A B B2 C D with B2 15 m north of B; the built pattern has A B C D: per
+    # pair of patterns each truth stop needs its own built stop, so 4 of 5 (< 90 %)
+    base = _northbound_only(small_network())
+    b2 = replace(base.stops[1], stop_id="B2",
+                 stop_lat=base.stops[1].stop_lat + 15 * DEG_PER_M_LAT)
+    am = replace(base.patterns[0].timings[0], run_times_s=(60, 2, 68, 80),
+                 dwell_s=(0, 20, 20, 30, 0))
+    truth = replace(base, stops=(*base.stops, b2), patterns=(replace(
+        base.patterns[0], stop_ids=("A", "B", "B2", "C", "D"), timings=(am,)),))
+    r = evaluate_network(base, truth)
+    assert r["patterns"]["recovered"] == 0
+    assert r["patterns"]["details"][0]["share"] == pytest.approx(0.8)

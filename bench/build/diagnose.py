@@ -11,14 +11,14 @@ build with :func:`transit.evaluate.evaluate_network`, then prints
   at each built stop against the simulator's own arrival/departure clock times, split by how
   the builder timed the stop (dwell detected, pass-by, interpolated) and whether the vehicle
   really halted there;
-* **unrecovered patterns**: every truth stop the best built pattern misses, classified as
-  *no built stop within 30 m* (with no kept stop candidate there: a stop-detection miss;
-  with a candidate that no pattern holds: a pattern-logic miss), *built stop matched to another
-  truth stop* (the evaluator's one-to-one matching gave the only nearby built stop to a
-  truth stop of another route; in the pattern or not), *stop elsewhere* (the evaluator
-  matched a built stop but the pattern does not hold it: a pattern-logic miss), or *out
-  of order*; the built pattern's extra stops; and how many unrecovered patterns would pass
-  with perfect stops or with perfect pattern logic (the missing stops of that kind added).
+* **unrecovered patterns**: every truth stop the best built pattern misses (stops matched
+  per pair of patterns, as the evaluator does), classified as *no built stop within 30 m*
+  (with no kept stop candidate there: a stop-detection miss; with a candidate that no
+  pattern holds: a pattern-logic miss), *merged with another stop of the pattern* (the
+  pattern's only built stop there stands for a neighbouring truth stop: stop detection),
+  *built stop not in the pattern* (pattern logic; with how many of the pattern's rides
+  served it) or *out of order*; the built pattern's extra stops; and how many
+  unrecovered patterns would pass with perfect stops or with perfect pattern logic.
 
 The per-ride capture wraps :func:`transit.region.ride_times` for the duration of the build
 (read-only: it records what the builder computed, it changes nothing).
@@ -79,7 +79,7 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
 
 
 def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
-                       built_for_truth: dict[str, str]) -> list[tuple[str, str, float, float]]:
+                       mapping: Any) -> list[tuple[str, str, float, float]]:
     """``(truth pattern, band, signed % error, truth s)`` over the evaluator's stop pairs."""
     from transit.evaluate import _lcs_pairs
 
@@ -90,7 +90,7 @@ def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
         if not row["recovered"]:
             continue
         tp, bp = tp_of[row["truth_pattern"]], bp_of[row["built_pattern"]]
-        mapped = [built_for_truth.get(s) for s in tp.stop_ids]
+        mapped = mapping(tp, bp)
         pairs = _lcs_pairs(mapped, bp.stop_ids)
         truth_by_band = {t.band: t for t in tp.timings}
         for bt in bp.timings:
@@ -107,8 +107,35 @@ def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
     return out
 
 
+def _pattern_mapping(built: Any, truth: Any) -> Any:
+    """``mapping(truth pattern, built pattern)``: the truth pattern's stops matched to the
+    built pattern's stops (None: unmatched), as the evaluator matches them per pair."""
+    from transit.evaluate import _match_in_pattern, match_points, travel_headings
+    from transit.sim_geometry import Plane
+
+    lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
+    lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
+    plane = Plane(float(np.median(lat)), float(np.median(lon)))
+    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                         np.array([s.stop_lon for s in built.stops]))
+    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
+                         np.array([s.stop_lon for s in truth.stops]))
+    th, bh = travel_headings(truth), travel_headings(built)
+    near = match_points(tx, ty, bx, by, 30.0, [th[s.stop_id] for s in truth.stops],
+                        [bh[s.stop_id] for s in built.stops], one_to_one=False)
+    near_of: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for i, j, d in near:
+        near_of[i].append((d, built.stops[j].stop_id))
+    t_index = {s.stop_id: i for i, s in enumerate(truth.stops)}
+
+    def mapping(tp: Any, bp: Any) -> list[str | None]:
+        return _match_in_pattern(tp.stop_ids, set(bp.stop_ids), t_index, near_of)
+
+    return mapping
+
+
 def _matches(built: Any, truth: Any) -> dict[str, str]:
-    """truth stop id -> built stop id, as the evaluator pairs them."""
+    """truth stop id -> built stop id, network-wide one-to-one (the stop scores)."""
     from transit.evaluate import match_points, travel_headings
     from transit.sim_geometry import Plane
 
@@ -176,7 +203,7 @@ def _ride_instants(log: list[dict[str, Any]], sim: Any, truth_of_built: dict[str
     return err
 
 
-def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], built_for_truth: dict[str, str],
+def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
                  candidates: list[tuple[Any, Any, Any]], serving: dict[str, Counter[str]],
                  verbose: bool = False) -> tuple[Counter[str], list[str]]:
     from transit.evaluate import _lcs_pairs, travel_headings
@@ -222,44 +249,46 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], built_for_truth: di
     tally: Counter[str] = Counter()
     lines = []
     tp_of = {p.pattern_id: p for p in truth.patterns}
+    stop_level = ("no built stop within 30 m, no stop candidate",
+                  "merged with another stop of the pattern")
     for row in ev["patterns"]["details"]:
         if row["recovered"]:
             continue
         tp = tp_of[row["truth_pattern"]]
-        mapped = [built_for_truth.get(s) for s in tp.stop_ids]
         bp = bp_of.get(row["built_pattern"]) if row["built_pattern"] else None
+        mapped = mapping(tp, bp) if bp else [None] * len(tp.stop_ids)
         held = set(bp.stop_ids) if bp else set()
         in_lcs = {ti for ti, _ in _lcs_pairs(mapped, bp.stop_ids)} if bp else set()
         miss = Counter()
         for i, b in enumerate(mapped):
             if i in in_lcs:
                 continue
-            if b is None:
-                near = near_built(tp.stop_ids[i])
-                why = (("no built stop within 30 m, a stop candidate no pattern holds"
-                        if near_candidate(tp.stop_ids[i]) else
-                        "no built stop within 30 m, no stop candidate") if not near else
-                       "built stop matched to another truth stop, in the pattern"
-                       if set(near) & held else
-                       "built stop matched to another truth stop, not in the pattern")
-            elif b in held:
+            near = near_built(tp.stop_ids[i])
+            if b is not None:
                 why = "out of order"
+            elif not near:
+                why = ("no built stop within 30 m, a stop candidate no pattern holds"
+                       if near_candidate(tp.stop_ids[i]) else
+                       "no built stop within 30 m, no stop candidate")
+            elif set(near) & held:
+                why = "merged with another stop of the pattern"
             else:
-                n_serve = serving.get(bp.pattern_id, Counter())[b] if bp else 0
-                why = (f"stop elsewhere, served by {n_serve} of the pattern's "
-                       f"{bp.support_traces if bp else 0} rides")
+                n_serve = max(serving.get(bp.pattern_id, Counter())[x] for x in near) \
+                    if bp else 0
+                why = (f"built stop not in the pattern, served by {n_serve} of the "
+                       f"pattern's {bp.support_traces if bp else 0} rides")
                 if verbose:
                     x, y = txy[tp.stop_ids[i]]
-                    j = b_ids.index(b)
-                    others = [p.pattern_id for p in built.patterns if b in p.stop_ids]
-                    print(f"    {tp.pattern_id} truth {tp.stop_ids[i]} ~ built {b}: "
+                    j = b_ids.index(near[0])
+                    others = [p.pattern_id for p in built.patterns if near[0] in p.stop_ids]
+                    print(f"    {tp.pattern_id} truth {tp.stop_ids[i]} ~ built {near[0]}: "
                           f"{float(np.hypot(bxy[0][j] - x[0], bxy[1][j] - y[0])):.0f} m, "
                           f"headings truth {[round(h) for h in th[tp.stop_ids[i]]]} built "
-                          f"{[round(h) for h in bh[b]]}; {n_serve} rides; held by {others}")
+                          f"{[round(h) for h in bh[near[0]]]}; {n_serve} rides; held by "
+                          f"{others}")
             miss[why] += 1
             tally[why] += 1
-        n_stop = miss["no built stop within 30 m, no stop candidate"] + miss[
-            "built stop matched to another truth stop, in the pattern"]
+        n_stop = sum(miss[k] for k in stop_level)
         n_logic = len(mapped) - len(in_lcs) - n_stop
         tally["patterns recovered with perfect stops"] += (
             len(in_lcs) + n_stop >= 0.9 * len(mapped))
@@ -298,12 +327,14 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
     base_ms = _midnight_utc_ms(default_service_date(net), "Africa/Nairobi")
     built, truth = res.network, sim.truth
     ev = evaluate_network(built, truth)
-    b_for_t = _matches(built, truth)
-    t_for_b = {b: t for t, b in b_for_t.items()}
-    signed = _signed_run_errors(built, truth, ev, b_for_t)
+    t_for_b = {b: t for t, b in _matches(built, truth).items()}
+    mapping = _pattern_mapping(built, truth)
+    signed = _signed_run_errors(built, truth, ev, mapping)
     print(f"seed {seed}: stop F1 {ev['stops']['f1']:.3f}, patterns recovered "
           f"{ev['patterns']['recovery']:.3f} ({ev['patterns']['recovered']}/"
-          f"{ev['patterns']['n_truth']}), shape {ev['shapes']['mean_error_m']:.1f} m, "
+          f"{ev['patterns']['n_truth']}; network-wide stop matching "
+          f"{ev['patterns']['recovery_global_matching']:.3f}), "
+          f"shape {ev['shapes']['mean_error_m']:.1f} m, "
           f"run-time median error {ev['run_times']['median_error_pct']:.1f} %")
     for region in res.report["band_factors"]:
         print(f"  pooled band factors (region {region['region']}): " + ", ".join(
@@ -331,7 +362,7 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
     for k in sorted(inst):
         a = np.asarray(inst[k])
         print(f"  {k:<42} {len(a):>5}  {np.median(np.abs(a)):6.1f} |{np.median(a):+6.1f}")
-    tally, lines = _unrecovered(built, truth, ev, b_for_t,
+    tally, lines = _unrecovered(built, truth, ev, mapping,
                                 [e["candidates"] for e in log if "candidates" in e],
                                 {e["pattern_id"]: e["rides_serving"] for e in log
                                  if "pattern_id" in e}, verbose)
