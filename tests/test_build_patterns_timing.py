@@ -298,6 +298,27 @@ def test_14b_a_dwell_is_credited_by_time_when_its_fixes_stray_out_of_reach() -> 
     assert other[0].dwell_s.tolist() == [0.0]
 
 
+@pytest.mark.parametrize(("wait_s", "served"), [(90.0, [0, 1]), (30.0, [1])])
+def test_14c_a_vehicle_waiting_at_a_terminus_serves_its_stop_of_the_other_direction(
+        wait_s: float, served: list[int]) -> None:
+    # stop 0 at x=0 was clustered from arrivals heading west (270 deg); this segment
+    # waits there, then leaves east past stop 1 (heading 90 deg). Waiting 90 s it is at
+    # a terminus and serves stop 0; waiting 30 s (a rider boarding mid-route) it does not
+    n_wait = int(wait_s // 10)
+    x = np.concatenate([np.full(n_wait, 2.0), np.arange(10.0, 400.0, 10.0)])
+    t = np.concatenate([np.arange(n_wait) * 10_000,
+                        n_wait * 10_000 + np.arange(39) * 1_000]).astype(np.int64)
+    visits = match_segments_to_stops(
+        x, np.zeros(len(x)), t, np.array([0, len(x)], np.int64), np.array([0.0, 300.0]),
+        np.array([5.0, 5.0]), np.array([270.0, 90.0]), terminus_m=30.0)
+    assert visits[0].stop.tolist() == served
+    # off by default
+    plain = match_segments_to_stops(
+        x, np.zeros(len(x)), t, np.array([0, len(x)], np.int64), np.array([0.0, 300.0]),
+        np.array([5.0, 5.0]), np.array([270.0, 90.0]))
+    assert plain[0].stop.tolist() == [1]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_15_every_stop_ends_within_20_m_even_when_far_off_the_rides(seed: int) -> None:
     # stops scattered up to 60 m either side of a zigzag ride, some close together: the

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 __all__ = [
+    "TERMINUS_WAIT_S",
     "PatternGroup",
     "SegmentVisits",
     "infer_patterns",
@@ -32,6 +33,12 @@ __all__ = [
     "match_segments_to_stops",
     "pair_directions",
 ]
+
+
+#: A segment that starts or ends standing this long (s) within reach of one place is at a
+#: terminus: minibuses wait there to fill up (minutes; Behrens et al. 2016, ch. 5), while
+#: a rider boarding mid-route waits one dwell (10-60 s).
+TERMINUS_WAIT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +133,7 @@ def match_segments_to_stops(
     repeat_window_s: float = 180.0,
     densify_step_m: float = 10.0,
     densify_max_gap_s: float = 120.0,
+    terminus_m: float = 0.0,
 ) -> list[SegmentVisits]:
     """The stops every segment served, in time order.
 
@@ -152,6 +160,13 @@ def match_segments_to_stops(
     densify_step_m, densify_max_gap_s
         The path between two fixes is matched too, as points this far apart (m), unless
         the fixes are more than ``densify_max_gap_s`` (s) apart (a gap: unknown path).
+    terminus_m
+        Where a segment starts or ends waiting (its points until it first moves, or after
+        it last comes, farther than this (m) from its first or last point, if that lasts
+        :data:`TERMINUS_WAIT_S` or more), a point with no direction-compatible stop in
+        reach serves the nearest stop of any direction: a vehicle turns round at a
+        terminus, and the terminus stop, clustered with the heading of the direction that
+        arrives there, is the first stop of the direction that leaves. 0 turns this off.
     """
     n_seg = len(bounds) - 1
     if len(stop_x_m) == 0 or len(x_m) == 0:
@@ -167,8 +182,9 @@ def match_segments_to_stops(
     dist, nb = cKDTree(np.c_[stop_x_m, stop_y_m]).query(
         np.c_[dx, dy], k=k, distance_upper_bound=radius_m, workers=-1)
     dist, nb = dist.reshape(len(dx), k), nb.reshape(len(dx), k)
+    loose = _terminus_points(dx, dy, dt, dbounds, terminus_m)
     seg, stop, center, dwell, dfix, t_first, t_last = _match_kernel(
-        dist, nb, heading, np.asarray(stop_heading_deg, float), dt, dbounds,
+        dist, nb, heading, loose, np.asarray(stop_heading_deg, float), dt, dbounds,
         float(max_heading_diff_deg), int(repeat_window_s * 1000), dx, dy,
         np.asarray(stop_x_m, float), np.asarray(stop_y_m, float))
     if len(dwell_fix_ranges):
@@ -185,6 +201,30 @@ def match_segments_to_stops(
     cuts = np.searchsorted(seg, np.arange(n_seg + 1))
     return [SegmentVisits(stop[a:b], center[a:b], dwell[a:b], fix[a:b])
             for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)]
+
+
+def _terminus_points(x: NDArray[np.float64], y: NDArray[np.float64], t: NDArray[np.int64],
+                     bounds: NDArray[np.int64], reach_m: float,
+                     min_wait_s: float = TERMINUS_WAIT_S) -> NDArray[np.bool_]:
+    """Points of each segment before it first leaves, or after it last enters, the disc
+    of radius ``reach_m`` (m) around its first (last) point, where it stays there at least
+    ``min_wait_s`` (s): a vehicle waiting at a terminus, not a rider boarding mid-route."""
+    out = np.zeros(len(x), bool)
+    if reach_m <= 0:
+        return out
+    wait_ms = min_wait_s * 1000
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if b <= a:
+            continue
+        far = np.flatnonzero(np.hypot(x[a:b] - x[a], y[a:b] - y[a]) > reach_m)
+        end = a + (int(far[0]) if len(far) else b - a)
+        if t[end - 1] - t[a] >= wait_ms:
+            out[a:end] = True
+        far = np.flatnonzero(np.hypot(x[a:b] - x[b - 1], y[a:b] - y[b - 1]) > reach_m)
+        start = a + (int(far[-1]) + 1 if len(far) else 0)
+        if t[b - 1] - t[start] >= wait_ms:
+            out[start:b] = True
+    return out
 
 
 @numba.njit(cache=True)
@@ -233,7 +273,8 @@ def _credit_dwells(seg: NDArray[np.int64], stop: NDArray[np.int64], center: NDAr
 
 @numba.njit(cache=True)
 def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
-                  heading: NDArray[np.float64], stop_heading: NDArray[np.float64],
+                  heading: NDArray[np.float64], loose: NDArray[np.bool_],
+                  stop_heading: NDArray[np.float64],
                   t: NDArray[np.int64], bounds: NDArray[np.int64], max_diff: float,
                   repeat_ms: int, x: NDArray[np.float64], y: NDArray[np.float64],
                   sx: NDArray[np.float64], sy: NDArray[np.float64]
@@ -242,7 +283,8 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
                              NDArray[np.int64]]:  # pragma: no cover - jit
     n, k = nb.shape
     nstop = len(stop_heading)
-    # 1. the nearest direction-compatible stop of every fix
+    # 1. the nearest direction-compatible stop of every fix; at a terminus (``loose``)
+    #    the nearest stop of any direction when no compatible one is in reach
     sof = np.full(n, -1, np.int64)
     dof = np.full(n, np.inf)
     for i in range(n):
@@ -258,6 +300,9 @@ def _match_kernel(dist: NDArray[np.float64], nb: NDArray[np.int64],
             sof[i] = s
             dof[i] = dist[i, j]
             break
+        if sof[i] < 0 and loose[i] and nb[i, 0] < nstop:
+            sof[i] = nb[i, 0]
+            dof[i] = dist[i, 0]
     # 2. runs of one stop -> visits timed when the vehicle was abeam of the stop; a stop
     #    seen again within repeat_ms among the last two visits is the same visit (noise
     #    between two close stops)

@@ -155,7 +155,8 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
 
     # 3. patterns
     visits = match_segments_to_stops(x, y, t_ms, bounds, sx, sy, sh, dwell_ranges,
-                                     radius_m=options.match_radius_m)
+                                     radius_m=options.match_radius_m,
+                                     terminus_m=options.match_radius_m)
     keys = [route_key(s.trace.route_name) for s in segments]
     shown_name = route_display_names(segments, keys)
     groups = infer_patterns(visits, keys)
