@@ -23,6 +23,7 @@ from transit.timing import (
     estimate_headways,
     estimate_run_times,
     given_headway,
+    halts_at_passbys,
     local_clock,
     observe_runs,
     parse_frequencies,
@@ -216,6 +217,20 @@ def test_08e_a_dwell_starts_after_its_last_approach_fix_still_moving() -> None:
     start, end = stopped_edges_ms(np.array([1]), np.array([6]), np.array([5_000]),
                                   np.array([65_000]), t, v, 2.5, 3.0)
     assert (start.tolist(), end.tolist()) == ([17_000], [53_000])
+
+
+def test_08f_a_pass_by_at_a_standing_vehicle_gets_the_halt_as_its_dwell() -> None:
+    # fixes every 10 s; the vehicle stands (speed ~0) at fixes 3-5: the halt runs from
+    # 25 s to 55 s (half intervals), so the pass-by timed at fix 4 gets a 30 s dwell
+    # centred at 40 s; the pass-by at fix 8 (moving) keeps its abeam instant
+    t = np.arange(0, 100_000, 10_000, dtype=np.int64)
+    v = np.array([8.0, 8.0, 8.0, 0.2, 0.0, 0.4, 8.0, 8.0, 8.0, 8.0], np.float32)
+    vis = SegmentVisits(np.array([7, 9], np.int64), np.array([41_000, 80_000], np.int64),
+                        np.zeros(2), np.array([4, 8], np.int64))
+    out = halts_at_passbys([vis], t, v, np.array([0, 10], np.int64), 0.8, 10.0)[0]
+    assert out.dwell_s.tolist() == [30.0, 0.0]
+    assert out.center_ms.tolist() == [40_000, 80_000]
+    assert vis.dwell_s.tolist() == [0.0, 0.0]  # the input is not changed
 
 
 def test_09_headways_need_several_vehicles_the_same_day() -> None:

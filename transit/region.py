@@ -30,6 +30,7 @@ from transit.timing import (
     estimate_band_timings,
     estimate_headways,
     given_headway,
+    halts_at_passbys,
     local_clock,
     local_clocks,
     observe_runs,
@@ -157,6 +158,8 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     visits = match_segments_to_stops(x, y, t_ms, bounds, sx, sy, sh, dwell_ranges,
                                      radius_m=options.match_radius_m,
                                      terminus_m=options.match_radius_m)
+    visits = halts_at_passbys(visits, t_ms, speed, bounds, options.dwell.stopped_speed_mps,
+                              options.dwell.max_half_gap_s)
     keys = [route_key(s.trace.route_name) for s in segments]
     shown_name = route_display_names(segments, keys)
     groups = infer_patterns(visits, keys)

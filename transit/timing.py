@@ -2,8 +2,9 @@
 
 Every ride's time at each pattern stop is the middle of its dwell there (a dwell is
 credited to the visit nearest in time; its edges are where the vehicle stopped and left,
-:func:`stopped_edges_ms`) or, for a pass-by, the instant it was abeam of the stop; stops
-it did not serve get times interpolated by distance along the shape. As in
+:func:`stopped_edges_ms`) or, for a pass-by, the instant it was abeam of the stop (or
+the halt it was standing in then, :func:`halts_at_passbys`); stops it did not serve get
+times interpolated by distance along the shape. As in
 GTFS ``stop_times``, a run time goes from the departure at one stop to the arrival at the
 next, and it belongs to the band in which the vehicle *left* the stop (a ride from 08:50
 to 09:40 is am_peak, then midday). A band's run time is the pattern's all-day profile times
@@ -49,6 +50,7 @@ __all__ = [
     "estimate_band_timings",
     "estimate_headways",
     "estimate_run_times",
+    "halts_at_passbys",
     "local_clock",
     "local_clocks",
     "observe_runs",
@@ -147,6 +149,48 @@ def _stopped_edges(first: NDArray[np.int64], last: NDArray[np.int64],
         if b < last[d]:
             e_out[d] = t[b] + min((t[b + 1] - t[b]) // 2, half_ms)
     return s_out, e_out
+
+
+def halts_at_passbys(visits: Sequence[SegmentVisits], time_ms: NDArray[np.int64],
+                     speed_mps: NDArray[np.float32], bounds: NDArray[np.int64],
+                     stopped_speed_mps: float, max_half_gap_s: float
+                     ) -> list[SegmentVisits]:
+    """Pass-bys at which the vehicle was in fact standing get that halt as their dwell.
+
+    A visit with no dwell credited whose closest fix reports a stopped speed (at most
+    ``stopped_speed_mps``; phones measure speed by Doppler) was a halt too short, too
+    sparsely sampled or too noisy for dwell detection, or one whose dwell went to a
+    neighbouring stop: its dwell spans the run of stopped fixes around that fix (plus half
+    the intervals either side, at most ``max_half_gap_s``), centred in time, kept between
+    its neighbours' times. Without this, half the halt lands in each adjacent run time.
+    """
+    out = []
+    t = np.asarray(time_ms, np.int64)
+    v = np.asarray(speed_mps, np.float32)
+    half = int(max_half_gap_s * 1000)
+    for s, vis in enumerate(visits):
+        lo, hi = int(bounds[s]), int(bounds[s + 1])
+        center = vis.center_ms.copy()
+        dwell = vis.dwell_s.copy()
+        for k in np.flatnonzero(dwell == 0).tolist():
+            f = int(vis.fix[k])
+            if not lo <= f < hi or not v[f] <= stopped_speed_mps:
+                continue
+            a = b = f
+            while a > lo and v[a - 1] <= stopped_speed_mps:
+                a -= 1
+            while b + 1 < hi and v[b + 1] <= stopped_speed_mps:
+                b += 1
+            start = t[a] - (min((t[a] - t[a - 1]) // 2, half) if a > lo else 0)
+            end = t[b] + (min((t[b + 1] - t[b]) // 2, half) if b + 1 < hi else 0)
+            mid = (start + end) // 2
+            if k > 0:
+                mid = max(mid, center[k - 1] + 1)
+            if k + 1 < len(center):
+                mid = min(mid, center[k + 1] - 1)
+            center[k], dwell[k] = mid, (end - start) / 1000.0
+        out.append(SegmentVisits(vis.stop, center, dwell, vis.fix))
+    return out
 
 
 def local_clock(time_ms: int, timezone: str) -> tuple[str, int]:
