@@ -15,17 +15,19 @@ from transit.patterns import (
     match_segments_to_stops,
     pair_directions,
 )
+from transit.run_times import (
+    PatternRuns,
+    estimate_band_factors,
+    estimate_run_times,
+    observe_runs,
+)
 from transit.shapes import estimate_shape
 from transit.timing import (
-    PatternRuns,
     band_for_clock,
-    estimate_band_factors,
     estimate_headways,
-    estimate_run_times,
     given_headway,
     halts_at_passbys,
     local_clock,
-    observe_runs,
     parse_frequencies,
     ride_times,
     stopped_edges_ms,

@@ -21,19 +21,17 @@ from transit.patterns import (
     match_segments_to_stops,
     pair_directions,
 )
+from transit.run_times import PatternRuns, estimate_band_timings, observe_runs
 from transit.shapes import estimate_shape
 from transit.stops import Dwells, StopCandidates, cluster_stops, concat_dwells, detect_dwells
 from transit.timing import (
-    PatternRuns,
     band_for_clock,
     band_timing,
-    estimate_band_timings,
     estimate_headways,
     given_headway,
     halts_at_passbys,
     local_clock,
     local_clocks,
-    observe_runs,
     ride_times,
     stopped_edges_ms,
 )
@@ -220,7 +218,7 @@ class _Pending:
 def _finish_timings(res: RegionResult, pending: Sequence[_Pending],
                     options: BuildOptions) -> None:
     """Band timings of every pattern of the region, with band factors pooled over all of
-    them (:func:`transit.timing.estimate_band_timings`); the factors go in the evidence."""
+    them (:func:`transit.run_times.estimate_band_timings`); the factors go in the evidence."""
     timings, fac = estimate_band_timings([p.runs for p in pending], options.bands)
     names = [b.name for b in options.bands]
     for q, (item, timing) in enumerate(zip(pending, timings, strict=True)):

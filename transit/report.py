@@ -5,7 +5,7 @@ dwelt there, how many passed, the confidence and where its name came from; per r
 pattern the rides, devices and time bands observed, which numbers were assumed, and which
 routes need another ride (one direction only, a single ride, bands never ridden). Run
 times per band rest on traffic factors pooled over all routes of a region (partial pooling,
-:func:`transit.timing.estimate_band_factors`); the report gives the pooled factors, their
+:func:`transit.run_times.estimate_band_factors`); the report gives the pooled factors, their
 spread between patterns, and per pattern the factor used and the weight of its own rides.
 """
 
