@@ -490,11 +490,23 @@ def _search(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_
                                     break
                     else:
                         row = base + i * m
-                        if board_pos >= 0 and t_prev > dep_s[row + trip]:
-                            continue
-                        hi = trip if board_pos >= 0 else m
                         lo = 0
-                        top = hi
+                        if board_pos >= 0:
+                            if t_prev > dep_s[row + trip]:
+                                continue
+                            # Gallop down from the boarded trip: an earlier one that is
+                            # catchable is usually close to it, and most often there is
+                            # none (one probe).
+                            hi = trip
+                            top = trip
+                            step = 1
+                            while top - step >= 0 and dep_s[row + top - step] >= t_prev:
+                                top -= step
+                                step <<= 1
+                            lo = max(top - step + 1, 0)
+                        else:
+                            hi = m
+                            top = m
                         while lo < top:   # first trip leaving at or after t_prev
                             mid = (lo + top) >> 1
                             if dep_s[row + mid] < t_prev:
