@@ -10,8 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import QueryCaller, ServicesDep
-from api.routers.journeys import QUERY_PROBLEMS, parse_clock, parse_point
-from api.timetables import check_day
+from api.routers.journeys import QUERY_PROBLEMS, parse_clock, parse_point, query_feed
 from transit.errors import InputError
 from transit.isochrone import build_isochrones, isochrone_features, stop_percentile_s
 from transit.journeys import clock_text
@@ -56,17 +55,9 @@ def isochrones(
     start = parse_point(origin, "from")
     depart_s = parse_clock(depart)
     limits = parse_minutes(minutes)
-    settings = services.settings
-    if window > settings.max_window_min:
-        raise InputError(f"window={window} min is over the limit of "
-                         f"{settings.max_window_min} min", where="window",
-                         fix="ask for a shorter window")
-    loaded = services.holder.current
-    if date is not None:
-        check_day(loaded, date)
+    loaded, n_draws = query_feed(services, window, date, draws)
     tt = loaded.timetable(date)
     check_in_area(tt, *start, what="from")
-    n_draws = draws or settings.draws
 
     def compute() -> bytes:
         with loaded.state(tt) as state:

@@ -8,23 +8,22 @@ Monte Carlo draws of headway offsets, with one representative itinerary.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import QueryCaller, ServicesDep
+from api.deps import QueryCaller, Services, ServicesDep
 from api.problems import PROBLEM_JSON
 from api.schemas import JourneyOut
 from api.timetables import LoadedFeed, check_day
 from transit.errors import InputError
 from transit.geo import parse_latlon
+from transit.gtfs_time import parse_clock_s
 from transit.journeys import plan_journey
 
 router = APIRouter(tags=["queries"])
 
-_CLOCK = re.compile(r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$")
 QUERY_PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"content": {PROBLEM_JSON: {}}, "description": text} for code, text in (
         (400, "Bad coordinates, time or date; or a point outside the feed's area"),
@@ -39,12 +38,31 @@ def parse_point(text: str, name: str) -> tuple[float, float]:
 
 def parse_clock(text: str, name: str = "depart") -> int:
     """``"HH:MM"`` or ``"HH:MM:SS"`` (hours up to 47) -> seconds since service-day midnight."""
-    match = _CLOCK.match(text)
-    if match is None or int(match.group(1)) > 47:
+    try:
+        value = parse_clock_s(text)
+    except InputError:
+        value = -1
+    if not 0 <= value < 48 * 3600:
         raise InputError(f"{name}={text!r} is not a clock time", where=name,
                          fix="give HH:MM, e.g. 07:30 (hours may exceed 23 for after midnight)")
-    h, m, s = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-    return h * 3600 + m * 60 + s
+    return value
+
+
+def query_feed(services: Services, window: int, date: dt.date | None,
+               draws: int | None) -> tuple[LoadedFeed, int]:
+    """The published feed a window query runs on, and its draws (the setting by default).
+
+    Refuses a window over the configured limit and a day the feed does not serve.
+    """
+    settings = services.settings
+    if window > settings.max_window_min:
+        raise InputError(f"window={window} min is over the limit of "
+                         f"{settings.max_window_min} min", where="window",
+                         fix="ask for a shorter window")
+    loaded = services.holder.current
+    if date is not None:
+        check_day(loaded, date)
+    return loaded, draws or settings.draws
 
 
 @router.get("/journeys", response_model=JourneyOut, responses=QUERY_PROBLEMS)
@@ -67,15 +85,7 @@ async def journeys(
     a = parse_point(origin, "from")
     b = parse_point(destination, "to")
     depart_s = parse_clock(depart)
-    settings = services.settings
-    if window > settings.max_window_min:
-        raise InputError(f"window={window} min is over the limit of "
-                         f"{settings.max_window_min} min", where="window",
-                         fix="ask for a shorter window")
-    loaded = services.holder.current
-    if date is not None:
-        check_day(loaded, date)
-    n_draws = draws or settings.draws
+    loaded, n_draws = query_feed(services, window, date, draws)
     # answers are kept as encoded bytes: a repeated question is answered on the event
     # loop from a dictionary; a new one is routed in the thread pool
     key = ("journey", date or loaded.default_date, a, b, depart_s, window, n_draws)
