@@ -83,8 +83,30 @@ Query = tuple[str, str, int]
 RangeQuery = tuple[str, str, int, int]
 
 
+class _Timed:
+    """Median and 90th-percentile times of the queries (or origins) that ran, in ms."""
+
+    query_ms: list[float | None]
+    query_cpu_ms: list[float | None]
+
+    @property
+    def median_ms(self) -> float:
+        """Median time per query, ms (queries that ran)."""
+        return percentile_ms([m for m in self.query_ms if m is not None], 50)
+
+    @property
+    def p90_ms(self) -> float:
+        """90th-percentile time per query, ms."""
+        return percentile_ms([m for m in self.query_ms if m is not None], 90)
+
+    @property
+    def median_cpu_ms(self) -> float:
+        """Median process CPU time per query, ms (all threads)."""
+        return percentile_ms([m for m in self.query_cpu_ms if m is not None], 50)
+
+
 @dataclass
-class PeerResult:
+class PeerResult(_Timed):
     """One peer's answers and timings for a list of one-to-one queries.
 
     Attributes
@@ -122,21 +144,6 @@ class PeerResult:
     query_cpu_ms: list[float | None] = field(default_factory=list)
 
     @property
-    def median_ms(self) -> float:
-        """Median query time, ms (queries that ran)."""
-        return percentile_ms([m for m in self.query_ms if m is not None], 50)
-
-    @property
-    def p90_ms(self) -> float:
-        """90th-percentile query time, ms."""
-        return percentile_ms([m for m in self.query_ms if m is not None], 90)
-
-    @property
-    def median_cpu_ms(self) -> float:
-        """Median CPU time per query, ms."""
-        return percentile_ms([m for m in self.query_cpu_ms if m is not None], 50)
-
-    @property
     def n_reached(self) -> int:
         """Queries with an arrival."""
         return sum(a is not None for a in self.arrival_s)
@@ -148,7 +155,7 @@ class PeerResult:
 
 
 @dataclass
-class OneToAllResult:
+class OneToAllResult(_Timed):
     """ferrobus one-to-all answers: arrival at every stop for each origin.
 
     ``stop_ids`` orders the columns of ``arrivals_s`` (one row per origin, only when asked
@@ -165,21 +172,6 @@ class OneToAllResult:
     setup_s: float
     errors: list[str | None]
     query_cpu_ms: list[float | None] = field(default_factory=list)
-
-    @property
-    def median_cpu_ms(self) -> float:
-        """Median CPU time per origin, ms (all threads)."""
-        return percentile_ms([m for m in self.query_cpu_ms if m is not None], 50)
-
-    @property
-    def median_ms(self) -> float:
-        """Median one-to-all time, ms."""
-        return percentile_ms([m for m in self.query_ms if m is not None], 50)
-
-    @property
-    def p90_ms(self) -> float:
-        """90th-percentile one-to-all time, ms."""
-        return percentile_ms([m for m in self.query_ms if m is not None], 90)
 
 
 def gtfs_dir(expanded_feed: Path | str) -> Path:
