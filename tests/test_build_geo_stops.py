@@ -8,7 +8,7 @@ from pyproj import Transformer
 
 from tests.build_synth import LAT0, LON0, l_corridor, ride
 from transit.geo import LocalProjection, angle_diff_deg, bearing_deg, haversine_m
-from transit.stops import DwellOptions, Dwells, cluster_stops, detect_dwells
+from transit.stops import DwellOptions, Dwells, cluster_stops, detect_dwells, slow_passes
 
 
 def test_01_haversine_one_degree_of_latitude() -> None:
@@ -247,3 +247,38 @@ def test_15_dwell_noise_is_estimated_per_phone() -> None:
     sig = dwell_noise_m(x, y, lab, dev)
     assert sig[dev == 0][0] == pytest.approx(2.0, rel=0.5)
     assert sig[dev == 1][0] == pytest.approx(20.0, rel=0.5)
+
+
+def _pass(x_from: float, x_to: float, y: float, speeds: list[float]) -> tuple[np.ndarray, ...]:
+    """A straight pass along y = const, one fix per speed, evenly spaced."""
+    xs = np.linspace(x_from, x_to, len(speeds))
+    return xs, np.full(len(speeds), y), np.array(speeds, np.float32)
+
+
+def test_16_slow_passes_counts_traces_that_slow_down_in_the_stop_direction() -> None:
+    # place at (0, 0) heading east (90 deg). Trace 0 slows to 1 m/s there, trace 1 passes
+    # at 8 m/s, trace 2 (two segments) slows to 0.5 m/s in its second segment, trace 3
+    # halts at the same spot driving west (other side of the road: not counted), trace 4
+    # has no reported speed (not counted)
+    parts = [_pass(-100, 100, 0, [9, 6, 1, 6, 9]), _pass(-100, 100, 0, [8] * 5),
+             _pass(-300, -200, 0, [9, 9]), _pass(-100, 100, 0, [7, 3, 0.5, 3, 7]),
+             _pass(100, -100, 0, [9, 5, 1, 5, 9]),
+             _pass(-100, 100, 0, [float("nan")] * 5)]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    v = np.concatenate([p[2] for p in parts])
+    bounds = np.cumsum([0] + [len(p[0]) for p in parts]).astype(np.int64)
+    trace = np.array([0, 1, 2, 2, 3, 4], np.int64)
+    passing, slowed = slow_passes(x, y, v, bounds, trace, np.array([0.0, 0.0]),
+                                  np.array([0.0, 500.0]), np.array([90.0, np.nan]))
+    assert passing.tolist() == [3, 0]  # traces 0, 1, 2; nobody near (0, 500)
+    assert slowed.tolist() == [2, 0]   # traces 0 and 2
+    # unknown heading: any direction passes, so the westbound halt counts too
+    passing, slowed = slow_passes(x, y, v, bounds, trace, np.array([0.0]), np.array([0.0]),
+                                  np.array([np.nan]))
+    assert (passing.tolist(), slowed.tolist()) == ([4], [3])
+    # a stricter speed threshold keeps only the near-halt
+    _, slowed = slow_passes(x, y, v, bounds, trace, np.array([0.0]), np.array([0.0]),
+                            np.array([90.0]), slow_mps=0.8)
+    assert slowed.tolist() == [1]
+

@@ -45,6 +45,7 @@ __all__ = [
     "cluster_stops",
     "detect_dwells",
     "merge_close_stops",
+    "slow_passes",
 ]
 
 #: Field-marker texts that say "a stop is here" without naming it (lower case).
@@ -489,3 +490,83 @@ def merge_close_stops(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
                     continue
             parent[o] = c
     return parent
+
+
+def slow_passes(
+    x_m: NDArray[np.float64],
+    y_m: NDArray[np.float64],
+    speed_mps: NDArray[np.float32],
+    bounds: NDArray[np.int64],
+    trace_of_segment: NDArray[np.int64],
+    stop_x_m: NDArray[np.float64],
+    stop_y_m: NDArray[np.float64],
+    stop_heading_deg: NDArray[np.float64],
+    *,
+    radius_m: float = 30.0,
+    max_turn_deg: float = 60.0,
+    slow_mps: float = 2.0,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """How many traces pass each place, and how many of them slow down there.
+
+    Evidence for a stop beyond full dwells: with 1-15 s sampling a short halt often leaves
+    one stopped fix, or none at all, so only one ride of several shows a dwell, yet most
+    rides report a low speed near the stop (the speed profile's minimum). Per place, every
+    trace with a fix reporting a speed within ``radius_m`` (m) whose direction of travel
+    (towards the next fix of its segment) is within ``max_turn_deg`` of the place's heading
+    (NaN heading: any direction) passes it; it slows there when the lowest such speed is at
+    most ``slow_mps`` (m/s). Fixes without a reported speed (NaN) count for nothing.
+
+    Parameters
+    ----------
+    x_m, y_m, speed_mps
+        All fixes (local metres, reported speed), segment after segment, in time order.
+    bounds
+        Segment ``s`` is ``[bounds[s], bounds[s + 1])``.
+    trace_of_segment
+        Integer trace number of every segment (passes count distinct traces).
+    stop_x_m, stop_y_m, stop_heading_deg
+        The places (stop candidates).
+
+    Returns
+    -------
+    passing, slowed
+        Per place: distinct traces passing with a reported speed, and how many of those
+        slowed to ``slow_mps`` or less.
+    """
+    n_stop = len(stop_x_m)
+    passing = np.zeros(n_stop, np.int64)
+    slowed = np.zeros(n_stop, np.int64)
+    n = len(x_m)
+    if n_stop == 0 or n == 0:
+        return passing, slowed
+    b64 = np.asarray(bounds, np.int64)
+    seg = np.searchsorted(b64, np.arange(n), side="right") - 1
+    nxt = np.minimum(np.arange(n) + 1, n - 1)
+    last = nxt >= b64[seg + 1]  # the last fix of a segment looks back instead
+    nxt[last] = np.arange(n)[last]
+    prv = np.where(last, np.maximum(np.arange(n) - 1, b64[seg]), np.arange(n))
+    heading = np.degrees(np.arctan2(x_m[nxt] - x_m[prv], y_m[nxt] - y_m[prv])) % 360.0
+    moved = (nxt != prv) & ((x_m[nxt] != x_m[prv]) | (y_m[nxt] != y_m[prv]))
+    usable = np.flatnonzero(np.isfinite(speed_mps))
+    if len(usable) == 0:
+        return passing, slowed
+    tree = cKDTree(np.c_[x_m[usable], y_m[usable]])
+    hits = tree.query_ball_point(np.c_[stop_x_m, stop_y_m], r=radius_m)
+    sizes = np.array([len(h) for h in hits], np.int64)
+    if sizes.sum() == 0:
+        return passing, slowed
+    place = np.repeat(np.arange(n_stop), sizes)
+    fix = usable[np.concatenate([np.asarray(h, np.int64) for h in hits])]
+    turn = np.abs((heading[fix] - stop_heading_deg[place] + 180.0) % 360.0 - 180.0)
+    # a fix that did not move (stopped, same position) has no direction: it passes any way
+    ok = ~np.isfinite(stop_heading_deg[place]) | ~moved[fix] | (turn <= max_turn_deg)
+    place, fix = place[ok], fix[ok]
+    trace = np.asarray(trace_of_segment, np.int64)[seg[fix]]
+    key = place * (int(trace.max()) + 1) + trace
+    uniq, inv = np.unique(key, return_inverse=True)
+    low = np.full(len(uniq), np.inf)
+    np.minimum.at(low, inv, speed_mps[fix].astype(np.float64))
+    owner = uniq // (int(trace.max()) + 1)
+    passing += np.bincount(owner, minlength=n_stop)
+    slowed += np.bincount(owner[low <= slow_mps], minlength=n_stop)
+    return passing, slowed
