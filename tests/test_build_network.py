@@ -181,3 +181,20 @@ def test_12_sparse_noisy_sampling_still_recovers_the_stops(corridor: Corridor) -
         tx, ty = corridor.stops(d)
         dist = np.hypot(bx[None, :] - tx[:, None], by[None, :] - ty[:, None]).min(axis=1)
         assert np.all(dist < 20.0)
+
+
+def test_13_stop_most_rides_slow_at_but_one_dwells_at_is_kept(corridor: Corridor) -> None:
+    # Per direction, ride 0 dwells 25 s at every stop; rides 1-2 halt only 3 s there (too
+    # short for a dwell, but their reported speed drops to 0): every stop has one dwelling
+    # trace, so only the slow-pass rule (min_slow_share) keeps it.
+    segs = []
+    for d in (0, 1):
+        for k in range(3):
+            seg, _ = ride(corridor, d, start_ms=T0_MS + k * 420_000 + d * 1_800_000,
+                          trace_key=f"{d}-{k}", seed=10 * d + k, noise_m=3.0,
+                          dwell_s=25.0 if k == 0 else 3.0)
+            segs.append(seg)
+    kept = build_network(segs, BuildOptions(timezone=TZ))
+    assert len(kept.network.stops) == 2 * len(corridor.stops_along_m)
+    with pytest.raises(BuildError, match="no ride served two stops"):
+        build_network(segs, BuildOptions(timezone=TZ, min_slow_share=None))

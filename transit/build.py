@@ -51,6 +51,11 @@ class BuildOptions:
         traces that pass it in its direction (traffic holds are irregular).
     keep_single_pass
         Keep a one-trace dwell where only that trace passes (else nothing is known there).
+    min_slow_share
+        Keep a one-trace dwell that at least two traces pass with a reported speed when at
+        least this share of them slow to 2 m/s or less within 30 m (a stop where a short
+        halt left a dwell in one ride only; :func:`transit.stops.slow_passes`). None turns
+        the rule off.
     bands
         Time bands of the service day.
     frequencies
@@ -73,6 +78,7 @@ class BuildOptions:
     match_radius_m: float = 30.0
     min_regularity: float = 0.15
     keep_single_pass: bool = True
+    min_slow_share: float | None = 0.75
     bands: tuple[TimeBand, ...] = DEFAULT_TIME_BANDS
     frequencies: tuple[FrequencyRow, ...] = ()
     default_headway_s: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HEADWAY_S))

@@ -23,7 +23,14 @@ from transit.patterns import (
 )
 from transit.run_times import PatternRuns, estimate_band_timings, observe_runs
 from transit.shapes import estimate_shape
-from transit.stops import Dwells, StopCandidates, cluster_stops, concat_dwells, detect_dwells
+from transit.stops import (
+    Dwells,
+    StopCandidates,
+    cluster_stops,
+    concat_dwells,
+    detect_dwells,
+    slow_passes,
+)
 from transit.timing import (
     band_for_clock,
     band_timing,
@@ -138,6 +145,12 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
                                     radius_m=options.match_radius_m)
     passing = _distinct_traces_passing(probe, trace_of_seg, len(cand))
     keep = _keep_candidates(cand, passing, options)
+    if options.min_slow_share is not None:
+        # one-trace dwells where most passing rides slow right down are stops too
+        slow_pass, slowed = slow_passes(x, y, speed, bounds, trace_of_seg, cand.x_m,
+                                        cand.y_m, cand.heading_deg)
+        keep |= ((cand.support_traces == 1) & (passing >= 2) & (slow_pass >= 2)
+                 & (slowed >= options.min_slow_share * slow_pass))
     res.counts.update(traffic_or_unsupported=int((~keep).sum()))
     kept_idx = np.flatnonzero(keep)
     new_of_old = np.full(len(cand), -1, np.int64)
