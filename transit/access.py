@@ -42,20 +42,22 @@ from numba import njit
 from numpy.typing import NDArray
 
 from transit.errors import InputError
-from transit.lower_bound import destination_bounds
+from transit.lower_bound import destination_bounds, reverse_graph
 from transit.one_to_all import (
     PointEgress,
     access_for_point,
     build_point_egress,
     departure_times,
+    travel_times_to_destination,
     travel_times_to_stops,
 )
-from transit.raptor import RaptorState, run_raptor
+from transit.raptor import RaptorState
 from transit.timetable import DAY_S, UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m
 
 __all__ = [
     "AccessSpec",
+    "CategoryTarget",
     "Destinations",
     "OriginMeasures",
     "build_destinations",
@@ -113,6 +115,20 @@ class AccessSpec:
 
 
 @dataclass(frozen=True)
+class CategoryTarget:
+    """All locations of one category as a single destination.
+
+    ``stops``/``walk_s``: the stops within walking reach of one of its locations and the
+    shortest such walk; ``bounds_s``: lower bounds (s) from every stop to the nearest
+    location (:func:`transit.lower_bound.destination_bounds`), computed once per run.
+    """
+
+    stops: NDArray[np.int32]
+    walk_s: NDArray[np.int32]
+    bounds_s: NDArray[np.int32]
+
+
+@dataclass(frozen=True)
 class Destinations:
     """Opportunities at distinct locations, by category, with their egress walks.
 
@@ -127,9 +143,8 @@ class Destinations:
     loc_cat: NDArray[np.int32]
     loc_count: NDArray[np.int32]
     totals: NDArray[np.int64]
-    #: Per category, the stops within walking reach of one of its locations and the
-    #: shortest such walk: the category as one destination for a point-to-point search.
-    category_egress: tuple[tuple[NDArray[np.int32], NDArray[np.int32]], ...] = ()
+    #: Per category, the category as one destination of a point-to-point search.
+    category_targets: tuple[CategoryTarget, ...] = ()
 
     @property
     def n_locations(self) -> int:
@@ -175,23 +190,25 @@ def build_destinations(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.
     return Destinations(tuple(members), egress, loc_cat_ptr, loc_cat,
                         np.asarray([v for _, v in ordered], np.int32),
                         np.asarray(totals, np.int64),
-                        _category_egress(tt.n_stops, egress, loc_cat_ptr, loc_cat,
-                                         len(members)))
+                        _category_targets(tt, egress, loc_cat_ptr, loc_cat, len(members)))
 
 
-def _category_egress(n_stops: int, egress: PointEgress, loc_cat_ptr: NDArray[np.int32],
-                     loc_cat: NDArray[np.int32], n_cat: int
-                     ) -> tuple[tuple[NDArray[np.int32], NDArray[np.int32]], ...]:
-    """Per category: stops near any of its locations and the shortest walk from each."""
+def _category_targets(tt: Timetable, egress: PointEgress, loc_cat_ptr: NDArray[np.int32],
+                      loc_cat: NDArray[np.int32], n_cat: int) -> tuple[CategoryTarget, ...]:
+    """Per category: stops near any of its locations, the shortest walk from each, and
+    the Dijkstra bounds to them."""
+    graph = reverse_graph(tt)
     out = []
     cat_loc = np.repeat(np.arange(loc_cat_ptr.size - 1), np.diff(loc_cat_ptr))
     for c in range(n_cat):
-        best = np.full(n_stops, UNREACHED, np.int64)
+        best = np.full(tt.n_stops, UNREACHED, np.int64)
         for j in cat_loc[loc_cat == c]:
             lo, hi = egress.ptr[j], egress.ptr[j + 1]
             np.minimum.at(best, egress.stops[lo:hi], egress.walk_s[lo:hi])
         stops = np.flatnonzero(best < UNREACHED).astype(np.int32)
-        out.append((stops, best[stops].astype(np.int32)))
+        walk_s = best[stops].astype(np.int32)
+        out.append(CategoryTarget(stops, walk_s,
+                                  destination_bounds(graph, tt.n_stops, stops, walk_s)))
     return tuple(out)
 
 
@@ -257,26 +274,23 @@ def measure_origins(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.flo
     lon = np.asarray(lon, np.float64)
     n = lat.size
     blocks = [np.arange(a, min(a + 32, n)) for a in range(0, n, 32)]
-    state = RaptorState(tt)
-    graph = state.reverse_graph()
-    bounds = tuple(destination_bounds(graph, tt.n_stops, *eg) for eg in dest.category_egress)
     if threads <= 1 or len(blocks) <= 1:
+        state = RaptorState(tt)
         parts = []
         for block in blocks:
             parts.append(_measure_block(tt, state, lat[block], lon[block], dest, spec,
-                                        offsets_s, bounds))
+                                        offsets_s))
             if on_progress is not None:
                 on_progress(block.size)
     else:
-        states = [state] + [RaptorState(tt) for _ in range(threads - 1)]
+        states = [RaptorState(tt) for _ in range(threads)]
         groups = [blocks[i::threads] for i in range(threads)]
 
         def run(g: int) -> list[tuple[int, OriginMeasures]]:
             out = []
             for block in groups[g]:
                 out.append((int(block[0]), _measure_block(tt, states[g], lat[block],
-                                                          lon[block], dest, spec, offsets_s,
-                                                          bounds)))
+                                                          lon[block], dest, spec, offsets_s)))
                 if on_progress is not None:
                     on_progress(block.size)
             return out
@@ -297,8 +311,7 @@ def _empty(c: int, k: int) -> OriginMeasures:
 
 def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
                    lon: NDArray[np.float64], dest: Destinations, spec: AccessSpec,
-                   offsets_s: NDArray[np.int32],
-                   bounds: tuple[NDArray[np.int32], ...]) -> OriginMeasures:
+                   offsets_s: NDArray[np.int32]) -> OriginMeasures:
     c, k = len(dest.categories), len(spec.thresholds_s)
     n_samples = int(offsets_s.shape[0]) * spec.n_departures
     rank = percentile_rank(n_samples, spec.percentile)
@@ -312,13 +325,13 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     near_buf = np.empty((c, n_samples), np.int32)
     no_stops = np.full((tt.n_stops, 0), UNREACHED, np.int32)
     eg = dest.egress
+    # Search no further than the largest threshold (R5's maximum trip duration): counts
+    # within thresholds and nearest times up to it are then exact.
+    t_max = int(thresholds[-1])
     for i in range(lat.size):
         direct = walk_s_for_m(haversine_m(eg.lat, eg.lon, lat[i], lon[i]), tt.walk)
         direct = np.asarray(direct, np.int32)
         has[i] = access_for_point(tt, float(lat[i]), float(lon[i]))[0].size > 0
-        # Search no further than the largest threshold (R5's maximum trip duration):
-        # counts within thresholds and nearest times up to it are then exact.
-        t_max = int(thresholds[-1])
         if has[i]:
             by_stop = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
                                             spec.depart_s, spec.window_s,
@@ -335,14 +348,13 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         for c in range(len(dest.categories)):
             if has[i] and near[i, c] > t_max:
                 near[i, c] = _nearest_by_search(tt, state, float(lat[i]), float(lon[i]),
-                                                dest.category_egress[c], bounds[c], spec,
-                                                offsets_s, int(wnear[i, c]), rank)
+                                                dest.category_targets[c], spec, offsets_s,
+                                                int(wnear[i, c]), rank)
     return OriginMeasures(opp, near, wopp, wnear, has)
 
 
 def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float,
-                       egress: tuple[NDArray[np.int32], NDArray[np.int32]],
-                       bounds: NDArray[np.int32], spec: AccessSpec,
+                       target: CategoryTarget, spec: AccessSpec,
                        offsets_s: NDArray[np.int32], walk_nearest_s: int, rank: int) -> int:
     """Percentile over samples of the time to the nearest location of one category.
 
@@ -350,14 +362,10 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
     the category (a stop's label plus the walk from it), exactly as the reduction over
     every location computes it, but with destination pruning.
     """
-    access = access_for_point(tt, lat, lon)
-    deps = departure_times(spec.depart_s, spec.window_s)
-    samples = np.empty(offsets_s.shape[0] * deps.size, np.int64)
-    for d in range(offsets_s.shape[0]):
-        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d], bounds_s=bounds,
-                            upper_s=walk_nearest_s)
-        travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
-        samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_nearest_s)
+    samples = travel_times_to_destination(
+        tt, state, access_for_point(tt, lat, lon), (target.stops, target.walk_s),
+        departure_times(spec.depart_s, spec.window_s), offsets_s, walk_nearest_s,
+        bounds_s=target.bounds_s)
     return int(np.sort(samples)[rank])
 
 

@@ -21,6 +21,7 @@ from transit.one_to_all import (
     check_in_area,
     departure_times,
     draw_offsets,
+    travel_times_to_destination,
 )
 from transit.raptor import RaptorState, run_raptor
 from transit.timetable import UNREACHED, Timetable
@@ -174,16 +175,13 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
     egress = access_for_point(tt, *destination)
     walk_m = float(haversine_m(origin[0], origin[1], destination[0], destination[1]))
     walk_only_s = int(walk_s_for_m(walk_m, tt.walk))
-    samples = np.empty(offsets.shape[0] * deps.size, np.int32)
     # Many searches to one destination: one backward Dijkstra for tighter pruning bounds
     # than the straight line pays for itself (it costs about two single searches).
     bounds = (destination_bounds(state.reverse_graph(), tt.n_stops, *egress)
-              if samples.size >= _BOUNDS_FROM_SAMPLES else None)
-    for d in range(offsets.shape[0]):
-        arrive = run_raptor(tt, state, *access, *egress, deps, offsets[d],
-                            destination=destination, bounds_s=bounds, upper_s=walk_only_s)
-        travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
-        samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_only_s)
+              if offsets.shape[0] * deps.size >= _BOUNDS_FROM_SAMPLES else None)
+    samples = travel_times_to_destination(tt, state, access, egress, deps, offsets,
+                                          walk_only_s, destination=destination,
+                                          bounds_s=bounds)
     stats = percentiles_s(samples)
     pick = int(np.flatnonzero(samples == stats["p50"])[0])
     d, minute = divmod(pick, deps.size)

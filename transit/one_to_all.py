@@ -38,6 +38,7 @@ __all__ = [
     "check_in_area",
     "departure_times",
     "draw_offsets",
+    "travel_times_to_destination",
     "travel_times_to_points",
     "travel_times_to_stops",
 ]
@@ -157,6 +158,35 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     _to_durations(out, np.tile(deps, offsets.shape[0]),
                   int(UNREACHED) if max_duration_s is None else max_duration_s)
     return np.ascontiguousarray(out.T) if stop_major else out
+
+
+def travel_times_to_destination(
+        tt: Timetable, state: RaptorState,
+        access: tuple[NDArray[np.int32], NDArray[np.int32]],
+        egress: tuple[NDArray[np.int32], NDArray[np.int32]], deps: NDArray[np.int32],
+        offsets_s: NDArray[np.int32], walk_only_s: int, *,
+        destination: tuple[float, float] | None = None,
+        bounds_s: NDArray[np.int32] | None = None) -> NDArray[np.int32]:
+    """Door-to-door travel time (s) to one destination for every (draw, departure) sample.
+
+    Each sample is the better of the range search (one per row of ``offsets_s``, over
+    ``deps``) and walking the whole way (``walk_only_s``, which also bounds the search).
+    ``access``/``egress`` are (stops, walks) pairs; the egress may gather several places
+    into one destination (the stop's walk to the nearest of them). ``destination`` or
+    ``bounds_s`` prune the search (see :func:`transit.raptor.run_raptor`).
+
+    Returns
+    -------
+    NDArray[np.int32]
+        ``(n_draws * n_departures,)``, draw-major then departure order.
+    """
+    samples = np.empty(offsets_s.shape[0] * deps.size, np.int32)
+    for d in range(offsets_s.shape[0]):
+        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d],
+                            destination=destination, bounds_s=bounds_s, upper_s=walk_only_s)
+        travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
+        samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_only_s)
+    return samples
 
 
 @njit(cache=True, nogil=True)
