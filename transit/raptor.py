@@ -83,9 +83,10 @@ class RaptorState:
         self.pattern_queue = np.zeros(tt.n_patterns, np.int32)
         self.pattern_to = np.full(tt.n_patterns, -1, np.int32)   # last marked position
         # The last vehicle ridden to the end of each pattern's scan and where it was
-        # boarded (see _search: a vehicle ridden before from no later a stop is skipped).
+        # boarded (see _search: a vehicle ridden before from no later a stop is skipped);
+        # _search resets the positions to "never" at its start.
         self.ridden_vehicle = np.full(tt.n_patterns, -1, np.int32)
-        self.ridden_pos = np.full(tt.n_patterns, -1, np.int32)
+        self.ridden_pos = np.full(tt.n_patterns, _INF, np.int32)
         self.mark_list = np.zeros(n, np.int32)
         self.ride_list = np.zeros(n, np.int32)
         # [rounds used by the last search, destination stop, destination round,
