@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -47,6 +47,9 @@ from transit.sim_geometry import Plane
 
 __all__ = ["DENSIFY_M", "MAX_TURN_DEG", "evaluate_network", "lcs_length", "match_points",
            "travel_headings"]
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 #: Spacing of the points taken along a built shape to measure its error (metres).
 DENSIFY_M = 10.0
@@ -121,14 +124,20 @@ def match_points(ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[n
     pairs.sort()
     if not one_to_one:
         return [(i, j, d) for d, i, j in pairs]
-    used_a: set[int] = set()
-    used_b: set[int] = set()
+    return _greedy_one_to_one(pairs)
+
+
+def _greedy_one_to_one(pairs: Sequence[tuple[float, A, B]]) -> list[tuple[A, B, float]]:
+    """``(a, b, distance)`` taken from pairs in the given (closest-first) order, each ``a``
+    and each ``b`` at most once."""
+    used_a: set[A] = set()
+    used_b: set[B] = set()
     out = []
-    for d, i, j in pairs:
-        if i not in used_a and j not in used_b:
-            used_a.add(i)
-            used_b.add(j)
-            out.append((i, j, d))
+    for d, a, b in pairs:
+        if a not in used_a and b not in used_b:
+            used_a.add(a)
+            used_b.add(b)
+            out.append((a, b, d))
     return out
 
 
@@ -172,11 +181,8 @@ def _match_in_pattern(truth_stops: Sequence[str], built_stops: set[str],
     pairs = sorted((d, k, b) for k, s in enumerate(truth_stops)
                    for d, b in near_of.get(t_index[s], ()) if b in built_stops)
     out: list[str | None] = [None] * len(truth_stops)
-    used: set[str] = set()
-    for _, k, b in pairs:
-        if out[k] is None and b not in used:
-            out[k] = b
-            used.add(b)
+    for k, b, _ in _greedy_one_to_one(pairs):
+        out[k] = b
     return out
 
 
