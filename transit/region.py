@@ -144,13 +144,9 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     probe = match_segments_to_stops(x, y, t_ms, bounds, cand.x_m, cand.y_m, cand.heading_deg,
                                     radius_m=options.match_radius_m)
     passing = _distinct_traces_passing(probe, trace_of_seg, len(cand))
-    keep = _keep_candidates(cand, passing, options)
-    if options.min_slow_share is not None:
-        # one-trace dwells where most passing rides slow right down are stops too
-        slow_pass, slowed = slow_passes(x, y, speed, bounds, trace_of_seg, cand.x_m,
-                                        cand.y_m, cand.heading_deg)
-        keep |= ((cand.support_traces == 1) & (passing >= 2) & (slow_pass >= 2)
-                 & (slowed >= options.min_slow_share * slow_pass))
+    slow = (slow_passes(x, y, speed, bounds, trace_of_seg, cand.x_m, cand.y_m,
+                        cand.heading_deg) if options.min_slow_share is not None else None)
+    keep = _keep_candidates(cand, passing, slow, options)
     res.counts.update(traffic_or_unsupported=int((~keep).sum()))
     kept_idx = np.flatnonzero(keep)
     new_of_old = np.full(len(cand), -1, np.int64)
@@ -271,12 +267,21 @@ def _distinct_traces_passing(visits: Sequence[SegmentVisits], trace_of_seg: NDAr
 
 
 def _keep_candidates(cand: StopCandidates, passing: NDArray[np.int64],
+                     slow: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
                      options: BuildOptions) -> NDArray[np.bool_]:
+    """Stops among the candidates: field-marked, or dwelt at by enough of the traces passing
+    in their direction; one-trace dwells where only that trace passes, or (``slow``: traces
+    passing with a reported speed, and how many slowed) where most passing rides slow
+    right down."""
     support = cand.support_traces
     regular = support >= options.min_regularity * np.maximum(passing, 1)
     keep = cand.field | ((support >= options.dwell.min_support) & regular)
     if options.keep_single_pass:
         keep |= (support >= 1) & (passing <= 1)
+    if slow is not None and options.min_slow_share is not None:
+        slow_pass, slowed = slow
+        keep |= ((support == 1) & (passing >= 2) & (slow_pass >= 2)
+                 & (slowed >= options.min_slow_share * slow_pass))
     return np.asarray(keep, bool)
 
 
