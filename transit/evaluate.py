@@ -45,8 +45,8 @@ from numpy.typing import NDArray
 from transit.model import Network, Pattern, Shape
 from transit.sim_geometry import Plane
 
-__all__ = ["DENSIFY_M", "MAX_TURN_DEG", "evaluate_network", "lcs_length", "match_points",
-           "travel_headings"]
+__all__ = ["DENSIFY_M", "MAX_TURN_DEG", "StopPairs", "evaluate_network", "lcs_length",
+           "match_points", "travel_headings"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -173,17 +173,53 @@ def _lcs_pairs(a: Sequence[object], b: Sequence[object]) -> list[tuple[int, int]
     return pairs[::-1]
 
 
-def _match_in_pattern(truth_stops: Sequence[str], built_stops: set[str],
-                      t_index: dict[str, int],
-                      near_of: dict[int, list[tuple[float, str]]]) -> list[str | None]:
-    """The truth pattern's stops matched one-to-one to stops of one built pattern (closest
-    pairs first, within the radius and direction-aware as in ``near_of``); None: none."""
-    pairs = sorted((d, k, b) for k, s in enumerate(truth_stops)
-                   for d, b in near_of.get(t_index[s], ()) if b in built_stops)
-    out: list[str | None] = [None] * len(truth_stops)
-    for k, b, _ in _greedy_one_to_one(pairs):
-        out[k] = b
-    return out
+class StopPairs:
+    """The direction-compatible (truth, built) stop pairs of two networks within a radius.
+
+    Built once per evaluation: ``near`` holds every pair ``(truth index, built index,
+    distance_m)``, closest first; the network-wide one-to-one matching of the stop scores
+    and the per-pattern matching of pattern recovery are both taken from it.
+    """
+
+    def __init__(self, built: Network, truth: Network, radius_m: float) -> None:
+        self.built = built
+        self.truth = truth
+        lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
+        lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
+        self.plane = Plane(float(np.median(lat)) if lat else 0.0,
+                           float(np.median(lon)) if lon else 0.0)
+        bx, by = self.plane.to_xy(np.array([s.stop_lat for s in built.stops]),
+                                  np.array([s.stop_lon for s in built.stops]))
+        tx, ty = self.plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
+                                  np.array([s.stop_lon for s in truth.stops]))
+        th, bh = travel_headings(truth), travel_headings(built)
+        self.near = match_points(tx, ty, bx, by, radius_m,
+                                 [th[s.stop_id] for s in truth.stops],
+                                 [bh[s.stop_id] for s in built.stops], one_to_one=False)
+        self._t_index = {s.stop_id: i for i, s in enumerate(truth.stops)}
+        self._near_of: dict[int, list[tuple[float, str]]] = {}
+        for i, j, d in self.near:
+            self._near_of.setdefault(i, []).append((d, built.stops[j].stop_id))
+
+    def global_matches(self) -> list[tuple[int, int, float]]:
+        """Network-wide one-to-one matches ``(truth index, built index, distance_m)``."""
+        return _greedy_one_to_one([(d, i, j) for i, j, d in self.near])
+
+    def reachable(self, truth_stop: str) -> set[str]:
+        """Built stops paired with a truth stop."""
+        return {b for _, b in self._near_of.get(self._t_index[truth_stop], ())}
+
+    def in_pattern(self, truth_stops: Sequence[str],
+                   built_stops: Sequence[str]) -> list[str | None]:
+        """A truth pattern's stops matched one-to-one to the stops of one built pattern
+        (closest pairs first); None where a stop has no match."""
+        allowed = set(built_stops)
+        pairs = sorted((d, k, b) for k, s in enumerate(truth_stops)
+                       for d, b in self._near_of.get(self._t_index[s], ()) if b in allowed)
+        out: list[str | None] = [None] * len(truth_stops)
+        for k, b, _ in _greedy_one_to_one(pairs):
+            out[k] = b
+        return out
 
 
 def _densify(shape: Shape, plane: Plane) -> NDArray[np.float64]:
@@ -230,17 +266,9 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
     median_error_m), ``run_times`` (n_pairs, median_error_pct, median_error_pct_by_band)
     and ``radius_m``/``pattern_share``.
     """
-    all_lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
-    all_lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
-    plane = Plane(float(np.median(all_lat)) if all_lat else 0.0,
-                  float(np.median(all_lon)) if all_lon else 0.0)
-    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
-                         np.array([s.stop_lon for s in built.stops]))
-    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
-                         np.array([s.stop_lon for s in truth.stops]))
-    th, bh = travel_headings(truth), travel_headings(built)
-    matches = match_points(tx, ty, bx, by, radius_m, [th[s.stop_id] for s in truth.stops],
-                           [bh[s.stop_id] for s in built.stops])
+    sp = StopPairs(built, truth, radius_m)
+    plane = sp.plane
+    matches = sp.global_matches()
     built_for_truth = {truth.stops[i].stop_id: built.stops[j].stop_id for i, j, _ in matches}
     n_b, n_t, n_m = len(built.stops), len(truth.stops), len(matches)
     precision = n_m / n_b if n_b else 0.0
@@ -252,23 +280,16 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
     details = []
     shape_errors: list[float] = []
     run_errors: list[tuple[str, float]] = []
-    # every direction-compatible (truth, built) stop pair within the radius, closest first
-    near = match_points(tx, ty, bx, by, radius_m, [th[s.stop_id] for s in truth.stops],
-                        [bh[s.stop_id] for s in built.stops], one_to_one=False)
-    t_index = {s.stop_id: i for i, s in enumerate(truth.stops)}
-    near_of: dict[int, list[tuple[float, str]]] = {}
-    for i, j, d in near:
-        near_of.setdefault(i, []).append((d, built.stops[j].stop_id))
     n_global = 0
     for tp in sorted(truth.patterns, key=lambda p: p.pattern_id):
         glob = [built_for_truth.get(s) for s in tp.stop_ids]
-        reach = {b for s in tp.stop_ids for _, b in near_of.get(t_index[s], ())}
+        reach = set().union(*(sp.reachable(s) for s in tp.stop_ids))
         best: tuple[float, int, Pattern, list[str | None]] | None = None
         best_global = 0.0
         for bp in built.patterns:
             if len(reach.intersection(bp.stop_ids)) < 0.5 * pattern_share * len(glob):
                 continue
-            mapped = _match_in_pattern(tp.stop_ids, set(bp.stop_ids), t_index, near_of)
+            mapped = sp.in_pattern(tp.stop_ids, bp.stop_ids)
             share = lcs_length(mapped, bp.stop_ids) / len(mapped)
             best_global = max(best_global, lcs_length(glob, bp.stop_ids) / len(glob))
             rank = (share, -abs(len(bp.stop_ids) - len(mapped)))

@@ -107,51 +107,6 @@ def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
     return out
 
 
-def _pattern_mapping(built: Any, truth: Any) -> Any:
-    """``mapping(truth pattern, built pattern)``: the truth pattern's stops matched to the
-    built pattern's stops (None: unmatched), as the evaluator matches them per pair."""
-    from transit.evaluate import _match_in_pattern, match_points, travel_headings
-    from transit.sim_geometry import Plane
-
-    lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
-    lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
-    plane = Plane(float(np.median(lat)), float(np.median(lon)))
-    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
-                         np.array([s.stop_lon for s in built.stops]))
-    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
-                         np.array([s.stop_lon for s in truth.stops]))
-    th, bh = travel_headings(truth), travel_headings(built)
-    near = match_points(tx, ty, bx, by, 30.0, [th[s.stop_id] for s in truth.stops],
-                        [bh[s.stop_id] for s in built.stops], one_to_one=False)
-    near_of: dict[int, list[tuple[float, str]]] = defaultdict(list)
-    for i, j, d in near:
-        near_of[i].append((d, built.stops[j].stop_id))
-    t_index = {s.stop_id: i for i, s in enumerate(truth.stops)}
-
-    def mapping(tp: Any, bp: Any) -> list[str | None]:
-        return _match_in_pattern(tp.stop_ids, set(bp.stop_ids), t_index, near_of)
-
-    return mapping
-
-
-def _matches(built: Any, truth: Any) -> dict[str, str]:
-    """truth stop id -> built stop id, network-wide one-to-one (the stop scores)."""
-    from transit.evaluate import match_points, travel_headings
-    from transit.sim_geometry import Plane
-
-    lat = [s.stop_lat for s in (*truth.stops, *built.stops)]
-    lon = [s.stop_lon for s in (*truth.stops, *built.stops)]
-    plane = Plane(float(np.median(lat)), float(np.median(lon)))
-    bx, by = plane.to_xy(np.array([s.stop_lat for s in built.stops]),
-                         np.array([s.stop_lon for s in built.stops]))
-    tx, ty = plane.to_xy(np.array([s.stop_lat for s in truth.stops]),
-                         np.array([s.stop_lon for s in truth.stops]))
-    th, bh = travel_headings(truth), travel_headings(built)
-    m = match_points(tx, ty, bx, by, 30.0, [th[s.stop_id] for s in truth.stops],
-                     [bh[s.stop_id] for s in built.stops])
-    return {truth.stops[i].stop_id: built.stops[j].stop_id for i, j, _ in m}
-
-
 def _pct(values: list[float]) -> str:
     if not values:
         return "      n/a"
@@ -311,7 +266,7 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
     from gtfs_out.network_read import read_network
     from gtfs_out.simulate_io import _midnight_utc_ms, default_service_date, simulate_feed
     from transit.build import BuildOptions, build_network
-    from transit.evaluate import evaluate_network
+    from transit.evaluate import StopPairs, evaluate_network
 
     feed = SHARED_DATA / "nairobi-gtfs" / "gtfs.zip"
     log: list[dict[str, Any]] = []
@@ -327,8 +282,14 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
     base_ms = _midnight_utc_ms(default_service_date(net), "Africa/Nairobi")
     built, truth = res.network, sim.truth
     ev = evaluate_network(built, truth)
-    t_for_b = {b: t for t, b in _matches(built, truth).items()}
-    mapping = _pattern_mapping(built, truth)
+    pairs = StopPairs(built, truth, 30.0)
+    t_for_b = {built.stops[j].stop_id: truth.stops[i].stop_id
+               for i, j, _ in pairs.global_matches()}
+
+    def mapping(tp: Any, bp: Any) -> list[str | None]:
+        """The truth pattern's stops matched to the built pattern's, as the evaluator does."""
+        return pairs.in_pattern(tp.stop_ids, bp.stop_ids)
+
     signed = _signed_run_errors(built, truth, ev, mapping)
     print(f"seed {seed}: stop F1 {ev['stops']['f1']:.3f}, patterns recovered "
           f"{ev['patterns']['recovery']:.3f} ({ev['patterns']['recovered']}/"
