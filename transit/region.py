@@ -144,9 +144,7 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
     probe = match_segments_to_stops(x, y, t_ms, bounds, cand.x_m, cand.y_m, cand.heading_deg,
                                     radius_m=options.match_radius_m)
     passing = _distinct_traces_passing(probe, trace_of_seg, len(cand))
-    slow = (slow_passes(x, y, speed, bounds, trace_of_seg, cand.x_m, cand.y_m,
-                        cand.heading_deg) if options.min_slow_share is not None else None)
-    keep = _keep_candidates(cand, passing, slow, options)
+    keep = _keep_candidates(cand, passing, options, x, y, speed, bounds, trace_of_seg)
     res.counts.update(traffic_or_unsupported=int((~keep).sum()))
     kept_idx = np.flatnonzero(keep)
     new_of_old = np.full(len(cand), -1, np.int64)
@@ -266,23 +264,24 @@ def _distinct_traces_passing(visits: Sequence[SegmentVisits], trace_of_seg: NDAr
     return out
 
 
-def _keep_candidates(cand: StopCandidates, passing: NDArray[np.int64],
-                     slow: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
-                     options: BuildOptions) -> NDArray[np.bool_]:
+def _keep_candidates(cand: StopCandidates, passing: NDArray[np.int64], options: BuildOptions,
+                     x: NDArray[np.float64], y: NDArray[np.float64],
+                     speed: NDArray[np.float32], bounds: NDArray[np.int64],
+                     trace_of_seg: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Stops among the candidates: field-marked, or dwelt at by enough of the traces passing
-    in their direction; one-trace dwells where only that trace passes, or (``slow``: traces
-    passing with a reported speed, and how many slowed) where most passing rides slow
-    right down."""
+    in their direction; one-trace dwells where only that trace passes, or where most of the
+    other traces passing (``x``..``trace_of_seg``: every fix) slow right down."""
     support = cand.support_traces
     regular = support >= options.min_regularity * np.maximum(passing, 1)
-    keep = cand.field | ((support >= options.dwell.min_support) & regular)
+    keep = np.asarray(cand.field | ((support >= options.dwell.min_support) & regular), bool)
     if options.keep_single_pass:
         keep |= (support >= 1) & (passing <= 1)
-    if slow is not None and options.min_slow_share is not None:
-        slow_pass, slowed = slow
-        keep |= ((support == 1) & (passing >= 2) & (slow_pass >= 2)
-                 & (slowed >= options.min_slow_share * slow_pass))
-    return np.asarray(keep, bool)
+    if options.min_slow_share is not None:
+        ask = np.flatnonzero(~keep & (support == 1) & (passing >= 2))
+        slow_pass, slowed = slow_passes(x, y, speed, bounds, trace_of_seg, cand.x_m[ask],
+                                        cand.y_m[ask], cand.heading_deg[ask])
+        keep[ask] = (slow_pass >= 2) & (slowed >= options.min_slow_share * slow_pass)
+    return keep
 
 
 def _confidence(support: int, passing: int, field_marked: bool) -> float:
