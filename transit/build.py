@@ -76,7 +76,7 @@ class BuildOptions:
     use_field_stops: bool = True
     dwell: DwellOptions = field(default_factory=DwellOptions)
     match_radius_m: float = 30.0
-    min_regularity: float = 0.15
+    min_regularity: float = 0.12
     keep_single_pass: bool = True
     min_slow_share: float | None = 0.75
     bands: tuple[TimeBand, ...] = DEFAULT_TIME_BANDS
