@@ -94,8 +94,9 @@ def demo(
     typer.echo(f"4. evaluate against the truth ({truth})")
     score = evaluate_network(read_network(feed), read_network(truth))
     s, p, sh, rt = score["stops"], score["patterns"], score["shapes"], score["run_times"]
-    typer.echo(f"   stops within 30 m: precision {s['precision']:.3f}, recall {s['recall']:.3f}, "
-               f"F1 {s['f1']:.3f}")
+    w = s["within_radius"]
+    typer.echo(f"   stops within 30 m: precision {w['precision']:.3f}, recall {w['recall']:.3f}, "
+               f"F1 {w['f1']:.3f} (matched one-to-one: F1 {s['f1']:.3f})")
     typer.echo(f"   patterns recovered: {p['recovered']} of {p['n_truth']}")
     if sh["mean_error_m"] is not None:
         typer.echo(f"   shape mean error: {sh['mean_error_m']:.1f} m")

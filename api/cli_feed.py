@@ -164,9 +164,12 @@ def evaluate(
         typer.echo(json.dumps(report, indent=1, sort_keys=True))
         return
     s, p, sh, rt = report["stops"], report["patterns"], report["shapes"], report["run_times"]
-    typer.echo(f"stops within {radius_m:g} m: precision {s['precision']:.3f}, recall "
-               f"{s['recall']:.3f}, F1 {s['f1']:.3f} ({s['matched']} of {s['n_built']} built, "
+    w = s["within_radius"]
+    typer.echo(f"stops within {radius_m:g} m: precision {w['precision']:.3f}, recall "
+               f"{w['recall']:.3f}, F1 {w['f1']:.3f} ({s['n_built']} built, "
                f"{s['n_truth']} truth)")
+    typer.echo(f"  matched one-to-one: precision {s['precision']:.3f}, recall "
+               f"{s['recall']:.3f}, F1 {s['f1']:.3f} ({s['matched']} pairs)")
     typer.echo(f"patterns recovered: {p['recovered']} of {p['n_truth']} "
                f"({p['recovery']:.1%})")
     typer.echo(f"shape mean error: {_fmt(sh['mean_error_m'], '{:.1f}')} m over {sh['n']} "

@@ -124,6 +124,26 @@ def test_travel_headings_follow_the_patterns() -> None:
     assert sorted(both) == pytest.approx([0.0, 180.0])
 
 
+def test_within_radius_scores_stay_direction_aware_and_count_extra_stops() -> None:
+    # Built: the truth's stops plus, for each, a copy 10 m east (both within the radius).
+    # One-to-one, every copy is a false stop (precision 1/2); within the radius every
+    # built stop is right. Turning the copies round (the other direction) makes them wrong
+    # again: 10 m away but for the other direction of travel.
+    truth = _northbound_only(small_network())
+    copies = tuple(replace(s, stop_id=s.stop_id + "e", stop_lon=s.stop_lon
+                           + 10 * DEG_PER_M_LON) for s in truth.stops)
+    p_e = replace(truth.patterns[0], pattern_id="pe", stop_ids=tuple(
+        s + "e" for s in truth.patterns[0].stop_ids), timings=())
+    built = replace(truth, stops=truth.stops + copies, patterns=(*truth.patterns, p_e))
+    r = evaluate_network(built, truth)
+    assert (r["stops"]["precision"], r["stops"]["recall"]) == (0.5, 1.0)
+    assert r["stops"]["within_radius"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    backwards = replace(p_e, stop_ids=p_e.stop_ids[::-1])
+    r = evaluate_network(replace(built, patterns=(*truth.patterns, backwards)), truth)
+    assert r["stops"]["within_radius"]["precision"] == 0.5
+    assert r["stops"]["within_radius"]["recall"] == 1.0
+
+
 def test_stop_matching_is_direction_aware() -> None:
     # Truth: northbound stops on the centre line, southbound 8 m east. Built: northbound
     # 6 m east, southbound 12 m east. By distance alone the built northbound stop (2 m from
@@ -167,6 +187,8 @@ def test_two_routes_stops_15_m_apart_served_by_one_built_stop_are_both_recovered
     built = _shift_stops(base, 6.0)
     r = evaluate_network(built, truth)
     assert r["stops"]["recall"] == 0.5
+    # within the radius, not one-to-one: every truth stop has a built stop 6 or 10 m away
+    assert r["stops"]["within_radius"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert r["patterns"]["recovery"] == 1.0
     assert r["patterns"]["recovery_global_matching"] == 0.5
     assert r["run_times"]["median_error_pct"] == 0.0

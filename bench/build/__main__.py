@@ -6,7 +6,9 @@ Run with ``.venv/bin/python -m bench.build`` (``--help`` for options). Three par
    of the real Digital Matatus feed, ``--rides`` vehicles per direction, with phone faults
    (1-15 s sampling, 5-25 m noise, jumps, gaps, skipped stops, traffic holds, partial rides);
    the CSV goes through the real reader and cleaner, then the builder; ``evaluate_network``
-   scores stop F1 within 30 m, pattern recovery, shape error and run-time error.
+   scores stop F1 within 30 m (as Abidjan is scored: a truth stop is found when a built
+   stop of its direction lies within 30 m; and, stricter, with stops matched one-to-one),
+   pattern recovery, shape error and run-time error.
 2. **Abidjan, real** (762 traces, 2.5 M fixes, field stops NOT given to the builder): share
    of ``Arrêt`` waypoints within 30 m of a built stop (recall) and share of built stops
    within 30 m of an Abidjan-feed stop (precision), next to the trackintel stay-point +
@@ -74,6 +76,9 @@ def nairobi(routes: int, rides: int, seed: int) -> dict[str, Any]:
         "traces": len(sim.traces), "segments": len(segments),
         "stop_precision": ev["stops"]["precision"], "stop_recall": ev["stops"]["recall"],
         "stop_f1": ev["stops"]["f1"], "stops_built": ev["stops"]["n_built"],
+        "stop_f1_within": ev["stops"]["within_radius"]["f1"],
+        "stop_precision_within": ev["stops"]["within_radius"]["precision"],
+        "stop_recall_within": ev["stops"]["within_radius"]["recall"],
         "stops_truth": ev["stops"]["n_truth"],
         "pattern_recovery": ev["patterns"]["recovery"],
         "pattern_recovery_global_matching": ev["patterns"]["recovery_global_matching"],
@@ -206,9 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         figures["nairobi"] = n
         print(f"Nairobi, simulated: {n['routes']} routes x {n['rides_per_direction']} rides per "
               f"direction ({n['traces']} traces), seed {n['seed']}")
-        print(_row("stop F1 within 30 m", n["stop_f1"], TARGETS["stop_f1"], True, ".3f"))
-        print(f"    (precision {n['stop_precision']:.3f}, recall {n['stop_recall']:.3f}; "
-              f"{n['stops_built']} built, {n['stops_truth']} true)")
+        print(_row("stop F1 within 30 m", n["stop_f1_within"], TARGETS["stop_f1"], True, ".3f"))
+        print(f"    (precision {n['stop_precision_within']:.3f}, recall "
+              f"{n['stop_recall_within']:.3f}: scored as Abidjan is, a stop is found when one "
+              f"of its direction lies within 30 m; {n['stops_built']} built, "
+              f"{n['stops_truth']} true)")
+        print(_row("  same, one-to-one matching", n["stop_f1"], TARGETS["stop_f1"], True, ".3f"))
+        print(f"    (precision {n['stop_precision']:.3f}, recall {n['stop_recall']:.3f})")
         print(_row("patterns recovered", n["pattern_recovery"], TARGETS["pattern_recovery"],
                    True, ".3f"))
         print(_row("  same, stops matched network-wide", n["pattern_recovery_global_matching"],
