@@ -26,6 +26,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from transit.errors import InputError
+from transit.range_raptor import range_durations
 from transit.raptor import RaptorState, run_raptor
 from transit.timetable import UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m, walks_to_stops
@@ -150,13 +151,9 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     deps = departure_times(depart_s, window_s)
     access_stops, access_s = access_for_point(tt, origin_lat, origin_lon)
     out = np.empty((offsets.shape[0] * deps.size, tt.n_stops), np.int32)
-    empty = np.zeros(0, np.int32)
     for d in range(offsets.shape[0]):
-        block = out[d * deps.size:(d + 1) * deps.size]
-        run_raptor(tt, state, access_stops, access_s, empty, empty, deps, offsets[d], block,
-                   max_duration_s=max_duration_s)
-    _to_durations(out, np.tile(deps, offsets.shape[0]),
-                  int(UNREACHED) if max_duration_s is None else max_duration_s)
+        range_durations(tt, state, access_stops, access_s, deps, offsets[d],
+                        out[d * deps.size:(d + 1) * deps.size], max_duration_s)
     return np.ascontiguousarray(out.T) if stop_major else out
 
 
@@ -187,17 +184,6 @@ def travel_times_to_destination(
         travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
         samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_only_s)
     return samples
-
-
-@njit(cache=True, nogil=True)
-def _to_durations(clock: NDArray[np.int32], deps: NDArray[np.int32], longest: int) -> None:
-    """Clock times to durations in place; a duration over ``longest`` reads UNREACHED."""
-    inf = 2147483647
-    for r in range(clock.shape[0]):
-        for s in range(clock.shape[1]):
-            if clock[r, s] != inf:
-                v = clock[r, s] - deps[r]
-                clock[r, s] = v if v <= longest else inf
 
 
 @dataclass(frozen=True)

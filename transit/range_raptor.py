@@ -1,0 +1,317 @@
+"""One origin to every stop over a departure window: a lean range-RAPTOR kernel.
+
+The same search as :func:`transit.raptor.run_raptor` with no destination, no journey
+tracking and a maximum trip duration (what accessibility and isochrones ask, thousands of
+times per run), compiled without the branches those features need:
+
+* a headway window's vehicles are listed once per Monte Carlo draw
+  (:func:`vehicles_for_draw`: first-stop departures ``start + offset + k*headway < end``,
+  sorted per pattern), so boarding is a galloping search down from the vehicle already
+  boarded, as for scheduled trips, instead of a division per window;
+* stop, pattern and transfer indices are read as unsigned integers, so numba indexes
+  without the wrap-around of negative indices (measured: a fifth of the kernel);
+* each departure writes its travel times (durations, UNREACHED beyond the maximum
+  duration) straight into the caller's row.
+
+Every label is the one :func:`transit.raptor.run_raptor` sets (same rounds, same pruning,
+same vehicle skipping); ``tests/test_router_range.py`` checks it on random feeds and on
+Nairobi.
+
+References
+----------
+D. Delling, T. Pajor, R. F. Werneck, "Round-Based Public Transit Routing", ALENEX 2012
+(range RAPTOR, section 4).
+M. Conway, A. Byrd, M. van der Linden, Transportation Research Record 2653, 2017.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from transit.raptor import RaptorState
+from transit.timetable import UNREACHED, Timetable
+
+__all__ = ["range_durations", "vehicles_for_draw"]
+
+
+@njit(cache=True, nogil=True)
+def vehicles_for_draw(freq_ptr: NDArray[np.int32], start_s: NDArray[np.int32],
+                      end_s: NDArray[np.int32], headway_s: NDArray[np.int32],
+                      offsets_s: NDArray[np.int32]
+                      ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:  # pragma: no cover
+    """First-stop departures (clock s) of every headway-based vehicle under one draw.
+
+    Returns ``(ptr, dep_s)``: the vehicles of pattern ``p`` leave the first stop at
+    ``dep_s[ptr[p]:ptr[p+1]]``, sorted; a window ``e`` runs vehicles at
+    ``start_s[e] + offsets_s[e] + k*headway_s[e]`` while that is before ``end_s[e]``
+    (scheduled patterns have none).
+    """
+    n_patterns = freq_ptr.shape[0] - 1
+    ptr = np.zeros(n_patterns + 1, np.int32)
+    total = 0
+    for p in range(n_patterns):
+        for e in range(freq_ptr[p], freq_ptr[p + 1]):
+            first = start_s[e] + offsets_s[e]
+            if first < end_s[e]:
+                total += (end_s[e] - first + headway_s[e] - 1) // headway_s[e]
+        ptr[p + 1] = total
+    dep_s = np.empty(total, np.int32)
+    for p in range(n_patterns):
+        k = ptr[p]
+        for e in range(freq_ptr[p], freq_ptr[p + 1]):
+            t = start_s[e] + offsets_s[e]
+            while t < end_s[e]:
+                dep_s[k] = t
+                k += 1
+                t += headway_s[e]
+        dep_s[ptr[p]:ptr[p + 1]] = np.sort(dep_s[ptr[p]:ptr[p + 1]])
+    return ptr, dep_s
+
+
+def _vehicles(tt: Timetable, state: RaptorState, offsets_s: NDArray[np.int32]
+              ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """The draw's vehicles, kept in ``state`` for the last draws seen (all origins of an
+    accessibility run share the same few draws)."""
+    offsets_s = np.ascontiguousarray(offsets_s, np.int32)
+    key = offsets_s.tobytes()
+    found = state.draw_vehicles.get(key)
+    if found is None:
+        if len(state.draw_vehicles) >= 64:
+            state.draw_vehicles.clear()
+        found = vehicles_for_draw(tt.pattern_freq_ptr, tt.freq_start_s, tt.freq_end_s,
+                                  tt.freq_headway_s, offsets_s)
+        state.draw_vehicles[key] = found
+    return found
+
+
+def _unsigned(a: NDArray[np.int32]) -> NDArray[np.uint32]:
+    """The same non-negative int32 indices read as uint32 (a view, no copy)."""
+    return np.ascontiguousarray(a, np.int32).view(np.uint32)
+
+
+def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
+                    access_s: NDArray[np.int32], departures_s: NDArray[np.int32],
+                    offsets_s: NDArray[np.int32], out: NDArray[np.int32],
+                    max_duration_s: int | None = None) -> None:
+    """Travel time (s) from an origin to every stop for each departure of one draw.
+
+    Parameters
+    ----------
+    tt, state
+        The timetable and scratch space sized for it.
+    access_stops, access_s
+        Stops the origin reaches on foot and the walks (s) to them.
+    departures_s
+        Departure clock times (s), in any order; run latest first with labels kept.
+    offsets_s
+        Start offset (s) of every frequency window, ``tt.n_freq_entries`` values.
+    out
+        ``(len(departures_s), n_stops)`` int32, receives the duration from each departure
+        to every stop (UNREACHED when not reached within ``max_duration_s``): the earliest
+        arrival of :func:`transit.raptor.run_raptor` minus the departure.
+    max_duration_s
+        Longest travel time of interest (s); None searches without limit.
+    """
+    deps = np.asarray(departures_s, np.int32)
+    order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
+    veh_ptr, veh_dep = _vehicles(tt, state, offsets_s)
+    u = state.unsigned
+    _search_all(u["pattern_stop_ptr"], u["pattern_stops"], tt.pattern_board_ok,
+                tt.pattern_alight_ok, tt.pattern_is_frequency, tt.pattern_trip_ptr,
+                tt.pattern_time_ptr, tt.trip_dep_s, tt.trip_arr_s, veh_ptr, veh_dep,
+                u["stop_pattern_ptr"], u["stop_pattern"], tt.stop_pattern_pos,
+                u["transfer_ptr"], u["transfer_stop"], tt.transfer_s,
+                _unsigned(access_stops), np.asarray(access_s, np.int32), deps, order,
+                state.best_s, state.best_ride_s, state.marked, state.ride_marked,
+                state.pattern_from, state.pattern_to, u["pattern_queue"], u["mark_list"],
+                u["ride_list"], state.improved_at, state.epoch, state.arrivals_rise,
+                state.ridden_vehicle, state.ridden_pos,
+                np.int32(UNREACHED if max_duration_s is None else max_duration_s),
+                state.max_rides + 1, out)
+
+
+@njit(cache=True, nogil=True)
+def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, trip_ptr,  # type: ignore[no-untyped-def]
+                time_ptr, dep_s, arr_s, veh_ptr, veh_dep, stop_pattern_ptr, stop_pattern,
+                stop_pattern_pos, transfer_ptr, transfer_stop, transfer_s, access_stops,
+                access_s, departures, order, best, best_ride, marked, ride_marked,
+                pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
+                epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
+                out):  # pragma: no cover
+    """:func:`transit.raptor._search` for one-to-all range queries (see the module
+    docstring); the comments there explain each rule, which this keeps as it is."""
+    inf = 2147483647
+    best[:] = inf
+    best_ride[:] = inf
+    ridden_pos[:] = inf
+    n_stops = best.shape[0]
+    for d in range(order.shape[0]):
+        di = order[d]
+        t_dep = departures[di]
+        cap = np.int64(inf) if max_duration == inf else np.int64(t_dep) + max_duration
+        round0 = epoch[0]
+        epoch[0] += max_rounds
+        n_marked = 0
+        for j in range(access_stops.shape[0]):
+            s = access_stops[j]
+            t = t_dep + access_s[j]
+            if t < best[s] and t <= cap:
+                best[s] = t
+                improved_at[s] = round0
+                if marked[s] == 0:
+                    marked[s] = 1
+                    mark_list[n_marked] = s
+                    n_marked += 1
+        k = 0
+        while n_marked > 0 and k + 1 < max_rounds:
+            k += 1
+            # Patterns through the marked stops, from the earliest marked position.
+            n_queue = 0
+            for j in range(n_marked):
+                s = mark_list[j]
+                marked[s] = 0
+                if best[s] > cap:
+                    continue
+                for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + np.uint32(1)]):
+                    p = stop_pattern[q]
+                    pos = stop_pattern_pos[q]
+                    if pattern_from[p] < 0:
+                        pattern_queue[n_queue] = p
+                        n_queue += 1
+                        pattern_from[p] = pos
+                        pattern_to[p] = pos
+                    elif pos < pattern_from[p]:
+                        pattern_from[p] = pos
+                    elif pos > pattern_to[p]:
+                        pattern_to[p] = pos
+            n_marked = 0
+            n_ride = 0
+            for qi in range(n_queue):
+                p = pattern_queue[qi]
+                i0 = pattern_from[p]
+                i_last = pattern_to[p]
+                pattern_from[p] = -1
+                pattern_to[p] = -1
+                rises = arrivals_rise[p] == 1
+                sp = pattern_stop_ptr[p]
+                n = pattern_stop_ptr[p + np.uint32(1)] - sp
+                base = time_ptr[p]
+                m = trip_ptr[p + np.uint32(1)] - trip_ptr[p]
+                freq = is_freq[p] == 1
+                v_lo = veh_ptr[p]
+                trip = -1       # scheduled: trip within the pattern
+                veh = -1        # frequency: index in veh_dep
+                t0 = inf        # frequency: first-stop departure of the boarded vehicle
+                board_pos = -1
+                stale = False   # the boarded vehicle was ridden from here or earlier
+                for i in range(i0, n):
+                    s = pattern_stops[sp + i]
+                    if i > i_last and (board_pos < 0 or stale):
+                        break
+                    if board_pos >= 0:
+                        a = t0 + arr_s[base + i] if freq else arr_s[base + i * m + trip]
+                        if i > i_last and rises and a > cap:
+                            break
+                        if not stale and alight_ok[sp + i] == 1 and a < best_ride[s] \
+                                and a <= cap:
+                            best_ride[s] = a
+                            if ride_marked[s] == 0:
+                                ride_marked[s] = 1
+                                ride_list[n_ride] = s
+                                n_ride += 1
+                            if a < best[s]:
+                                best[s] = a
+                                improved_at[s] = round0 + k
+                                if marked[s] == 0:
+                                    marked[s] = 1
+                                    mark_list[n_marked] = s
+                                    n_marked += 1
+                    if board_ok[sp + i] == 0 or i == n - 1:
+                        continue
+                    if improved_at[s] < round0 + k - 1:
+                        continue
+                    t_prev = best[s]
+                    if freq:
+                        rel = dep_s[base + i]
+                        if board_pos >= 0 and t_prev > t0 + rel:
+                            continue
+                        need = t_prev - rel
+                        if board_pos >= 0:     # gallop down from the boarded vehicle
+                            hi = veh
+                            top = veh
+                            step = 1
+                            while top - step >= v_lo and veh_dep[top - step] >= need:
+                                top -= step
+                                step <<= 1
+                            lo = max(top - step + 1, v_lo)
+                        else:
+                            lo = v_lo
+                            hi = veh_ptr[p + np.uint32(1)]
+                            top = hi
+                        while lo < top:        # first vehicle leaving at or after need
+                            mid = (lo + top) >> 1
+                            if veh_dep[mid] < need:
+                                lo = mid + 1
+                            else:
+                                top = mid
+                        if lo < hi and veh_dep[lo] < t0:
+                            veh = lo
+                            t0 = veh_dep[lo]
+                            board_pos = i
+                            stale = ridden_vehicle[p] == t0 and ridden_pos[p] <= i
+                    else:
+                        row = base + i * m
+                        lo = 0
+                        if board_pos >= 0:
+                            if t_prev > dep_s[row + trip]:
+                                continue
+                            hi = trip
+                            top = trip
+                            step = 1
+                            while top - step >= 0 and dep_s[row + top - step] >= t_prev:
+                                top -= step
+                                step <<= 1
+                            lo = max(top - step + 1, 0)
+                        else:
+                            hi = m
+                            top = m
+                        while lo < top:
+                            mid = (lo + top) >> 1
+                            if dep_s[row + mid] < t_prev:
+                                lo = mid + 1
+                            else:
+                                top = mid
+                        if lo < hi:
+                            trip = lo
+                            board_pos = i
+                            stale = ridden_vehicle[p] == lo and ridden_pos[p] <= i
+                if board_pos >= 0 and not stale:
+                    ridden_vehicle[p] = t0 if freq else trip
+                    ridden_pos[p] = board_pos
+            # Walking transfers from the stops a vehicle reached, shortest walks first.
+            for j in range(n_ride):
+                s = ride_list[j]
+                ride_marked[s] = 0
+                t_ride = best_ride[s]
+                for q in range(transfer_ptr[s], transfer_ptr[s + np.uint32(1)]):
+                    t = t_ride + transfer_s[q]
+                    if t > cap:
+                        break
+                    s2 = transfer_stop[q]
+                    if t < best[s2]:
+                        best[s2] = t
+                        improved_at[s2] = round0 + k
+                        if marked[s2] == 0:
+                            marked[s2] = 1
+                            mark_list[n_marked] = s2
+                            n_marked += 1
+        for j in range(n_marked):
+            marked[mark_list[j]] = 0
+        # Durations; a label kept from a later departure may lie beyond the cap.
+        lim = cap if cap < inf else inf - 1
+        row_out = out[di]
+        for s in range(n_stops):
+            v = best[s]
+            row_out[s] = v - t_dep if v <= lim else inf
