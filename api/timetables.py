@@ -7,7 +7,8 @@ cache :mod:`gtfs_out.timetable_cache` after a restart). A new publication builds
 new :class:`LoadedFeed` aside, then replaces the reference in one assignment: a query
 running meanwhile finishes on the old timetable, the next one sees the new. Router
 scratch space (:class:`RaptorState`) is pooled per timetable, one per concurrent query.
-Query answers are kept per feed (deterministic seeds), so a repeated question is free.
+Query answers are kept per feed (deterministic seeds), so a repeated question is free;
+so are the Monte Carlo draws of headway offsets of each day and draw count.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from api.store.feeds import FeedVersion
 from gtfs_out.read import GtfsTables, read_feed
 from gtfs_out.timetable_cache import load_timetable
 from transit.errors import FeedError, InputError, NotFoundError
 from transit.gtfs_time import describe_dates, service_dates
+from transit.one_to_all import draw_offsets
 from transit.raptor import RaptorState
 from transit.timetable import Timetable, build_timetable
 
-__all__ = ["LoadedFeed", "TimetableHolder", "check_day", "default_service_date", "feed_path"]
+__all__ = ["QUERY_SEED", "LoadedFeed", "TimetableHolder", "check_day", "default_service_date",
+           "feed_path"]
 
 T = TypeVar("T")
 
@@ -40,6 +46,10 @@ T = TypeVar("T")
 MAX_DAYS = 4
 #: Query answers kept per feed (least recently used dropped first).
 MAX_ANSWERS = 4096
+#: Seed of the Monte Carlo draws of every query (the same question, the same answer).
+QUERY_SEED = 0
+#: Sets of draws kept per feed (one per service day and draw count asked for).
+MAX_DRAW_SETS = 64
 
 
 def feed_path(data_dir: Path, sha256: str) -> Path:
@@ -87,6 +97,7 @@ class LoadedFeed:
     states: dict[int, queue.SimpleQueue[RaptorState]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     answers: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
+    draw_sets: dict[tuple[dt.date, int], NDArray[np.int32]] = field(default_factory=dict)
 
     def cached(self, key: Hashable) -> Any:
         """The kept answer to ``key``, or None."""
@@ -136,6 +147,23 @@ class LoadedFeed:
                     self.timetables.move_to_end(old_day, last=False)
                     break
         return tt
+
+    def offsets(self, tt: Timetable, draws: int) -> NDArray[np.int32]:
+        """``draw_offsets(tt, draws, QUERY_SEED)``, drawn once per service day and count.
+
+        The draws depend only on the timetable, which is the same for one feed and day.
+        """
+        key = (tt.service_date, draws)
+        with self.lock:
+            kept = self.draw_sets.get(key)
+        if kept is None:
+            kept = draw_offsets(tt, draws, QUERY_SEED)
+            kept.setflags(write=False)
+            with self.lock:
+                if len(self.draw_sets) >= MAX_DRAW_SETS:
+                    self.draw_sets.clear()
+                kept = self.draw_sets.setdefault(key, kept)
+        return kept
 
     @contextmanager
     def state(self, tt: Timetable) -> Iterator[RaptorState]:

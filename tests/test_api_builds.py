@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 
@@ -138,6 +139,30 @@ def test_03_journey_along_the_corridor_rides_route_7(built: Built) -> None:
     t = body["travel_time_s"]
     assert t["p10"] <= t["p50"] <= t["p90"] <= body["walk_only_s"]
     assert body["samples"] == 30 * body["draws"]
+
+
+def test_03b_the_service_answers_as_plan_journey_with_its_kept_draws(built: Built) -> None:
+    """The service keeps each day's Monte Carlo draws (read-only) instead of drawing them
+    per query; the answer is the one a fresh :func:`plan_journey` gives."""
+    from api.schemas import JourneyOut
+    from transit.journeys import plan_journey
+
+    client, keys, _, _ = built
+    stops = _stops(client).sort_values("stop_lon")
+    a, b = stops.iloc[1], stops.iloc[-2]
+    params = {"from": f"{a.stop_lat},{a.stop_lon}", "to": f"{b.stop_lat},{b.stop_lon}",
+              "depart": "07:40", "window": "20", "draws": "3"}
+    body = client.get("/journeys", params=params, headers=keys.planner).json()
+    loaded = client.app.state.services.holder.current  # type: ignore[attr-defined]
+    tt = loaded.timetable()
+    fresh = plan_journey(tt, (a.stop_lat, a.stop_lon), (b.stop_lat, b.stop_lon), 7 * 3600 + 2400,
+                         window_s=1200, draws=3, seed=0)
+    expect = JourneyOut(feed_version=body["feed_version"], service_date=tt.service_date,
+                        **fresh.as_dict())  # type: ignore[arg-type]
+    assert body == json.loads(expect.model_dump_json())
+    kept = loaded.offsets(tt, 3)
+    assert kept is loaded.offsets(tt, 3)
+    assert not kept.flags.writeable
 
 
 @pytest.mark.parametrize(("params", "where"), [

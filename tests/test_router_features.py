@@ -11,6 +11,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.router_reference import tables_from_text
 from transit.errors import InputError
@@ -223,3 +225,34 @@ def test_09_bad_input_is_explained() -> None:
             parse_clock_s(bad)
     assert parse_clock_s("25:10") == 25 * 3600 + 600
     assert parse_clock_s("7:05:09") == 7 * 3600 + 309
+
+
+def test_10_kept_draws_give_the_same_answer() -> None:
+    """A caller may keep the Monte Carlo draws between queries (the service does)."""
+    from transit.one_to_all import draw_offsets
+
+    tables = feed(**FREQ_TRIP, frequencies="""
+        trip_id,start_time,end_time,headway_secs
+        F1,07:00:00,08:00:00,600
+    """)
+    tt = build_timetable(tables, DAY)
+    fresh = plan_journey(tt, coords("A"), coords("D"), 7 * 3600, window_s=1800, draws=7,
+                         seed=3)
+    kept = plan_journey(tt, coords("A"), coords("D"), 7 * 3600, window_s=1800,
+                        offsets_s=draw_offsets(tt, 7, 3))
+    assert np.array_equal(kept.samples_s, fresh.samples_s)
+    assert kept.as_dict() == fresh.as_dict()
+
+
+@given(st.lists(st.integers(0, 20_000), min_size=1, max_size=700), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_11_percentiles_are_numpys_inverted_cdf(values: list[int], unreached: bool) -> None:
+    from transit.journeys import PERCENTILES, percentiles_s
+    from transit.timetable import UNREACHED
+
+    samples = np.asarray(values, np.int32)
+    if unreached:
+        samples[::3] = UNREACHED
+    expect = np.percentile(samples.astype(np.int64), PERCENTILES, method="inverted_cdf")
+    assert percentiles_s(samples) == {f"p{q}": int(v) for q, v in
+                                      zip(PERCENTILES, expect, strict=True)}

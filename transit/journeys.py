@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from transit.access import percentile_rank
 from transit.lower_bound import destination_bounds
 from transit.one_to_all import (
     access_for_point,
@@ -137,13 +138,17 @@ def percentiles_s(samples_s: NDArray[np.int32],
     """Percentiles of travel times (s) as ``{"p10": ..}``: sample values (inverted CDF)."""
     if samples_s.size == 0:
         return {f"p{q}": int(UNREACHED) for q in percentiles}
-    values = np.percentile(samples_s.astype(np.int64), percentiles, method="inverted_cdf")
+    # The same values as numpy.percentile(..., method="inverted_cdf"), by rank: one
+    # partial sort instead of numpy's general quantile machinery (a tenth of the cost).
+    ranks = [percentile_rank(samples_s.size, q) for q in percentiles]
+    values = np.partition(samples_s, ranks)[ranks]
     return {f"p{q}": int(v) for q, v in zip(percentiles, values, strict=True)}
 
 
 def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[float, float],
                  depart_s: int, *, window_s: int = 3600, draws: int = 5, seed: int = 0,
-                 state: RaptorState | None = None) -> JourneyResult:
+                 state: RaptorState | None = None,
+                 offsets_s: NDArray[np.int32] | None = None) -> JourneyResult:
     """Door-to-door travel times from ``origin`` to ``destination`` (``(lat, lon)``).
 
     Parameters
@@ -160,6 +165,10 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
         Monte Carlo draws of headway offsets and their seed (same seed, same answer).
     state
         Reusable scratch space; a new one when None.
+    offsets_s
+        The draws ``draw_offsets(tt, draws, seed)`` when the caller keeps them between
+        queries (drawing them costs about 0.1 ms on a large feed); ``draws`` and ``seed``
+        are then ignored.
 
     Raises
     ------
@@ -169,7 +178,7 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
     check_in_area(tt, *origin, what="origin")
     check_in_area(tt, *destination, what="destination")
     state = state or RaptorState(tt)
-    offsets = draw_offsets(tt, draws, seed)
+    offsets = draw_offsets(tt, draws, seed) if offsets_s is None else offsets_s
     deps = departure_times(depart_s, window_s)
     access = access_for_point(tt, *origin)
     egress = access_for_point(tt, *destination)

@@ -62,7 +62,8 @@ def isochrones(
     def compute() -> bytes:
         with loaded.state(tt) as state:
             samples = travel_times_to_stops(tt, state, *start, depart_s, window * 60,
-                                            n_draws, 0, max_duration_s=60 * max(limits))
+                                            offsets_s=loaded.offsets(tt, n_draws),
+                                            max_duration_s=60 * max(limits))
         polygons = build_isochrones(tt, *start, stop_percentile_s(samples, percentile),
                                     limits)
         props = {"percentile": percentile, "depart": clock_text(depart_s),

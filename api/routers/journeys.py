@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import QueryCaller, Services, ServicesDep
 from api.problems import PROBLEM_JSON
 from api.schemas import JourneyOut
-from api.timetables import LoadedFeed, check_day
+from api.timetables import QUERY_SEED, LoadedFeed, check_day
 from transit.errors import InputError
 from transit.geo import parse_latlon
 from transit.gtfs_time import parse_clock_s
@@ -101,7 +101,8 @@ def _plan(loaded: LoadedFeed, date: dt.date | None, a: tuple[float, float],
     tt = loaded.timetable(date)
     with loaded.state(tt) as state:
         result = plan_journey(tt, a, b, depart_s, window_s=window * 60, draws=n_draws,
-                              seed=0, state=state)
+                              seed=QUERY_SEED, state=state,
+                              offsets_s=loaded.offsets(tt, n_draws))
     out = JourneyOut(feed_version=loaded.feed.version, service_date=tt.service_date,
                      **result.as_dict())  # type: ignore[arg-type]
     return out.model_dump_json().encode()
