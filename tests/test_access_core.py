@@ -117,12 +117,12 @@ def test_05_percentile_rank_is_inverted_cdf(n: int, q: int) -> None:
     assert values[percentile_rank(n, q)] == np.percentile(values, q, method="inverted_cdf")
 
 
-def _reference(tt, lat, lon, members, spec, offsets):
+def _reference(tt, lat, lon, members, spec, offsets, origins=None):
     """Slow reference: every point's samples, numpy percentiles, plain counting."""
     egress = build_point_egress(tt, lat, lon)
     state = RaptorState(tt)
     out_opp, out_near = [], []
-    for la, lo in zip(*synth_origins_latlon(), strict=True):
+    for la, lo in zip(*(origins or synth_origins_latlon()), strict=True):
         stops = travel_times_to_stops(tt, state, la, lo, spec.depart_s, spec.window_s,
                                       offsets_s=offsets)
         pts = travel_times_to_points(tt, stops, egress, la, lo)
@@ -175,6 +175,27 @@ def test_06b_short_thresholds_still_give_exact_nearest_times(tt) -> None:
     np.testing.assert_array_equal(got.opportunities, opp)
     np.testing.assert_array_equal(got.nearest_s, near)
     assert (got.nearest_s > 120).any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_06c_random_opportunities_and_thresholds_equal_slow_reference(tt, seed: int) -> None:
+    """Scattered opportunities, thresholds every few minutes: many locations have samples
+    on both sides of a threshold, many lie wholly below or above (decided by bounds)."""
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(-0.006, 0.006, 40)
+    lon = rng.uniform(-0.01, 0.11, 40)
+    members = {"a": np.flatnonzero(rng.random(40) < 0.5), "b": np.arange(0, 40, 7)}
+    spec = AccessSpec(depart_s=7 * 3600, window_s=30 * 60, draws=3, seed=seed,
+                      thresholds_s=(300, 600, 900, 1200, 1500, 1800, 2400))
+    offsets = draw_offsets(tt, spec.draws, spec.seed)
+    dest = build_destinations(tt, lat, lon, members)
+    olat = rng.uniform(-0.004, 0.004, 12)
+    olon = rng.uniform(-0.005, 0.105, 12)
+    got = measure_origins(tt, olat, olon, dest, spec, offsets)
+    opp, near = _reference(tt, lat, lon, members, spec, offsets, (olat, olon))
+    np.testing.assert_array_equal(got.opportunities, opp)
+    np.testing.assert_array_equal(got.nearest_s, near)
+    assert 0 < got.opportunities.sum() < got.opportunities.size * 40
 
 
 def test_07_threads_and_blocks_give_identical_results(tt) -> None:

@@ -321,7 +321,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     wopp = np.zeros((lat.size, c, k), np.int32)
     wnear = np.zeros((lat.size, c), np.int32)
     has = np.zeros(lat.size, np.bool_)
-    times = np.empty(n_samples, np.int32)
+    times = np.empty(n_samples, np.int64)
     near_buf = np.empty((c, n_samples), np.int32)
     no_stops = np.full((tt.n_stops, 0), UNREACHED, np.int32)
     eg = dest.egress
@@ -445,39 +445,53 @@ def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  #
                 useful = True
         if not useful:
             continue
-        times[:] = direct[j]
-        # Every sample of this location is at most `upper` (its direct walk, or the
-        # slowest sample via one stop), so a stop whose fastest sample plus walk is not
-        # below it cannot improve any sample and is skipped.
+        # Every sample of this location is at least bound[j] and at most `upper` (its
+        # direct walk, or the slowest sample via one stop).
         upper = np.int64(direct[j])
         for q in range(ptr[j], ptr[j + 1]):
             if slowest_at[stops[q]] != inf and slowest_at[stops[q]] + walk_s[q] < upper:
                 upper = slowest_at[stops[q]] + walk_s[q]
-        for q in range(ptr[j], ptr[j + 1]):
-            s = stops[q]
-            w = walk_s[q]
-            if fastest[s] == inf or fastest[s] + w >= upper:
-                continue
-            for r in range(n_samples):
-                v = by_stop[s, r]
-                if v != inf and v + w < times[r]:
-                    times[r] = v + w
-        cnt[:] = 0
-        for r in range(n_samples):
+        # The samples are needed only for a threshold between the two, or for a category
+        # whose slowest nearest time so far is above bound[j]; else the bounds decide.
+        per_sample = False
+        for t in range(n_thr):
+            if bound[j] <= thresholds[t] < upper:
+                per_sample = True
+        for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
+            if not done[loc_cat[q]] and bound[j] < slowest[loc_cat[q]]:
+                per_sample = True
+        if per_sample:
+            times[:] = direct[j]
+            # A stop whose fastest sample plus walk is not below `upper` cannot improve
+            # any sample; an unreached sample plus a walk is above every time.
+            for q in range(ptr[j], ptr[j + 1]):
+                s = stops[q]
+                walk = np.int64(walk_s[q])
+                if fastest[s] == inf or fastest[s] + walk >= upper:
+                    continue
+                row = by_stop[s]
+                for r in range(n_samples):
+                    times[r] = min(times[r], row[r] + walk)
             for t in range(n_thr):
-                if times[r] <= thresholds[t]:
-                    cnt[t] += 1
+                c_t = 0
+                for r in range(n_samples):
+                    c_t += times[r] <= thresholds[t]
+                cnt[t] = c_t
+        else:
+            for t in range(n_thr):
+                cnt[t] = n_samples if upper <= thresholds[t] else 0
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
             c = loc_cat[q]
             if done[c]:
                 continue
-            worst = 0
-            for r in range(n_samples):
-                if times[r] < near[c, r]:
-                    near[c, r] = times[r]
-                if near[c, r] > worst:
-                    worst = near[c, r]
-            slowest[c] = worst
+            if per_sample and bound[j] < slowest[c]:
+                worst = 0
+                for r in range(n_samples):
+                    if times[r] < near[c, r]:
+                        near[c, r] = times[r]
+                    if near[c, r] > worst:
+                        worst = near[c, r]
+                slowest[c] = worst
             for t in range(n_thr):
                 if cnt[t] >= rank + 1:
                     opp[c, t] += loc_count[q]
