@@ -12,7 +12,11 @@ Run: ``.venv/bin/python -m bench.service [--data ../shared/data] [--seconds 10]`
    random stop-to-stop pairs, never repeated (every request computes: 60 departure
    minutes x 5 Monte Carlo draws); the same with a single departure and draw
    (``window=0&draws=1``); and a *hot set* of 50 pairs asked again and again (answers
-   kept per feed version). Four connections: latency is not queueing.
+   kept per feed version). Four connections: latency is not queueing. Beside latency and
+   throughput it prints the server's CPU time per request (user + system, from /proc) and
+   how many cores the server kept busy: on a shared machine the CPU time is the figure that
+   compares between runs (2 cores / CPU per request is the throughput an idle machine
+   allows).
 4. Checks ``If-None-Match`` on ``/feeds/latest.zip`` gives 304 and measures it.
 
 Targets (issue 6): ``/journeys`` p50 under 20 ms and at least 200 requests/s on the
@@ -61,6 +65,15 @@ function request()
   return wrk.format("GET", p)
 end
 """
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads); NaN off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -229,13 +242,19 @@ def main() -> None:
                     for kind, paths in (("distinct", distinct[10:]),
                                         ("distinct, window=0 draws=1", single[10:]),
                                         ("hot set of 50 (answers kept)", hot)):
+                        cpu0, t0 = _cpu_s(proc.pid), time.monotonic()
                         if use_wrk:
                             res = _wrk(base, paths, args.seconds, args.connections, folder)
                         else:
                             res = _python_load(base, paths, args.seconds, args.connections)
+                        cpu_s, wall_s = _cpu_s(proc.pid) - cpu0, time.monotonic() - t0
+                        res["cpu_ms"] = cpu_s / max(res["requests"], 1.0) * 1000
+                        res["cores"] = cpu_s / wall_s
                         rows.append((f"{label} ({len(stops):,} stops), {kind}", res))
                         print(f"  {rows[-1][0]}: p50 {res['p50_ms']:.1f} ms, "
-                              f"{res['rps']:.0f} req/s", flush=True)
+                              f"{res['rps']:.0f} req/s, server CPU {res['cpu_ms']:.2f} ms "
+                              f"per request on {res['cores']:.2f} cores; load average "
+                              f"{os.getloadavg()[0]:.1f}", flush=True)
                 code, per_ms = _not_modified(client)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -246,11 +265,14 @@ def main() -> None:
     print()
     print(f"{'GET /journeys (depart 07:30, window 60 min, 5 draws unless said)':<70} "
           f"{'p50 ms':>7} "
-          f"{'p90 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>7}")
+          f"{'p90 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>7} {'CPU ms':>7} {'cores':>6}")
     for name, r in rows:
         print(f"{name:<70} {r['p50_ms']:>7.1f} {r['p90_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-              f"{r['rps']:>7.0f} {int(r['errors']):>7}")
+              f"{r['rps']:>7.0f} {int(r['errors']):>7} {r['cpu_ms']:>7.2f} {r['cores']:>6.2f}")
     print(f"{'target (issue 6)':<70} {'< 20':>7} {'':>7} {'':>7} {'>= 200':>7} {'0':>7}")
+    print(f"CPU ms: the server's CPU time per request; cores: its CPU time over the run's "
+          f"wall time ({os.cpu_count()} cores here; load average "
+          f"{os.getloadavg()[0]:.1f} at the end)")
     print(f"\nGET /feeds/latest.zip with If-None-Match: HTTP {code} "
           f"({per_ms:.2f} ms per request, sequential); target 304")
 
