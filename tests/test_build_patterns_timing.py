@@ -14,6 +14,7 @@ from transit.patterns import (
     lcs_length,
     match_segments_to_stops,
     pair_directions,
+    recording_gaps,
 )
 from transit.run_times import (
     PatternRuns,
@@ -65,6 +66,44 @@ def test_03_partial_ride_and_missed_stop_join_the_full_pattern() -> None:
     assert len(groups) == 1
     assert groups[0].stops == (1, 2, 3, 4, 5, 6)
     assert groups[0].members == (0, 1, 2, 3)
+
+
+def test_03b_stops_seen_in_both_orders_are_ordered_by_mean_position() -> None:
+    # rides 0 and 2 serve 1 then 2, ride 1 serves 2 then 1 (a vehicle turning at the
+    # terminus): 1 and 2 form a cycle. The longest ride (2) also served a stray stop 9 that
+    # the two other rides covering that stretch did not: it is not part of the pattern
+    visits = [_v(1, 2, 3, 4, 5, 6), _v(2, 1, 3, 4, 5, 6), _v(1, 2, 3, 4, 9, 5, 6)]
+    groups = infer_patterns(visits, ["7"] * 3)
+    assert [(g.stops, g.members) for g in groups] == [((1, 2, 3, 4, 5, 6), (0, 1, 2))]
+
+
+def test_03c_a_loop_route_keeps_the_order_of_its_longest_ride() -> None:
+    # every stop is in one cycle (the route comes back to stop 1): no local reordering
+    visits = [_v(1, 2, 3, 4, 5, 1), _v(1, 2, 3, 4, 5, 1), _v(2, 3, 4, 5)]
+    groups = infer_patterns(visits, ["7"] * 3)
+    assert [g.stops for g in groups] == [(1, 2, 3, 4, 5, 1)]
+
+
+def test_03d_a_ride_does_not_cover_the_stretch_it_recorded_nothing_on() -> None:
+    # stop 3 is served by ride 0 only; ride 1 passed it during a recording gap (after its
+    # fix 11), ride 2 passed it recording and did not serve it: 1 of 2 covering rides
+    def v(stops: list[int], first_fix: int) -> SegmentVisits:
+        n = len(stops)
+        return SegmentVisits(np.array(stops, np.int64), np.arange(n, dtype=np.int64) * 60_000,
+                             np.zeros(n), first_fix + np.arange(n, dtype=np.int64))
+
+    visits = [v([1, 2, 3, 4, 5], 0), v([1, 2, 4, 5], 10), v([1, 2, 4, 5], 20)]
+    plain = infer_patterns(visits, ["7"] * 3)
+    assert [g.stops for g in plain] == [(1, 2, 4, 5)]  # 1 of 3 covering rides
+    gaps = infer_patterns(visits, ["7"] * 3, gap_fixes=np.array([11], np.int64))
+    assert [g.stops for g in gaps] == [(1, 2, 3, 4, 5)]
+
+
+def test_03e_recording_gaps_are_long_steps_inside_a_segment() -> None:
+    t = np.array([0, 10_000, 200_000, 210_000, 400_000, 410_000], np.int64)
+    bounds = np.array([0, 4, 6], np.int64)  # the 190 s from fix 3 to 4 is a new segment
+    assert recording_gaps(t, bounds).tolist() == [1]
+    assert recording_gaps(t, bounds, max_gap_s=300.0).tolist() == []
 
 
 def test_04_route_names_keep_patterns_apart_and_variants_split() -> None:
@@ -315,12 +354,13 @@ def test_14b_a_dwell_is_credited_by_time_when_its_fixes_stray_out_of_reach() -> 
     assert other[0].dwell_s.tolist() == [0.0]
 
 
-@pytest.mark.parametrize(("wait_s", "served"), [(90.0, [0, 1]), (30.0, [1])])
+@pytest.mark.parametrize(("wait_s", "served"), [(90.0, [0, 1]), (50.0, [0, 1]), (30.0, [1])])
 def test_14c_a_vehicle_waiting_at_a_terminus_serves_its_stop_of_the_other_direction(
         wait_s: float, served: list[int]) -> None:
     # stop 0 at x=0 was clustered from arrivals heading west (270 deg); this segment
-    # waits there, then leaves east past stop 1 (heading 90 deg). Waiting 90 s it is at
-    # a terminus and serves stop 0; waiting 30 s (a rider boarding mid-route) it does not
+    # waits there, then leaves east past stop 1 (heading 90 deg). Waiting 90 s, or the
+    # 50-odd s cleaning leaves of a long wait (it keeps the last minute), it is at a
+    # terminus and serves stop 0; waiting 30 s (a rider boarding mid-route) it does not
     n_wait = int(wait_s // 10)
     x = np.concatenate([np.full(n_wait, 2.0), np.arange(10.0, 400.0, 10.0)])
     t = np.concatenate([np.arange(n_wait) * 10_000,

@@ -5,11 +5,16 @@ travelling in the stop's direction (a pass-by counts, not only a dwell: informal
 skip stops nobody asks for). Sequences are grouped greedily by their longest common
 subsequence (LCS), which tolerates missed stops and partial rides; each group's stop order
 is the topological order of the directed graph of observed stop-to-stop moves (networkx),
-keeping stops that most of the rides covering that stretch served.
+keeping stops that enough of the rides covering that stretch served. Stops that rides
+visit in differing orders (a vehicle turning at a terminus past two or three stops, noise
+between close stops) form small strongly connected components of that graph (Tarjan 1972);
+each is ordered by its stops' mean relative position in the rides. A ride does not cover
+a stretch it recorded nothing on (a gap of minutes).
 
 References
 ----------
 Hirschberg, D. S. (1977). Algorithms for the longest common subsequence problem. JACM 24(4).
+Tarjan, R. (1972). Depth-first search and linear graph algorithms. SIAM J. Comput. 1(2).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 __all__ = [
+    "MAX_LOCAL_CYCLE",
     "TERMINUS_WAIT_S",
     "PatternGroup",
     "SegmentVisits",
@@ -32,13 +38,22 @@ __all__ = [
     "lcs_length",
     "match_segments_to_stops",
     "pair_directions",
+    "recording_gaps",
 ]
 
 
 #: A segment that starts or ends standing this long (s) within reach of one place is at a
 #: terminus: minibuses wait there to fill up (minutes; Behrens et al. 2016, ch. 5), while
-#: a rider boarding mid-route waits one dwell (10-60 s).
-TERMINUS_WAIT_S = 60.0
+#: a rider boarding mid-route waits what is left of one dwell (10-60 s, half on average).
+#: Cleaning keeps only the last (first) minute of a long wait (``parked``), and the vehicle
+#: leaves the reach a sampling step or so before that minute ends, so a cleaned terminus
+#: wait shows as 45-60 s: the threshold must lie below the minute kept.
+TERMINUS_WAIT_S = 45.0
+
+#: Rides may visit up to this many stops (or a quarter of the pattern's stops, if more) in
+#: differing orders and the stops are still ordered by their mean position; a larger
+#: strongly connected group of stops is a loop route, which keeps the longest ride's order.
+MAX_LOCAL_CYCLE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,29 +409,58 @@ class PatternGroup:
     members: tuple[int, ...]
 
 
-def _consensus(seqs: list[NDArray[np.int64]], min_share: float) -> tuple[int, ...]:
+def _consensus(seqs: list[NDArray[np.int64]], min_share: float,
+               blind: list[NDArray[np.bool_]] | None = None) -> tuple[int, ...]:
+    """The stop order of a group of rides, keeping the stops enough rides served.
+
+    A stop stays when the rides serving it are at least ``min_share`` of the rides that
+    cover it (their first and last stop enclose it in the order). ``blind[r][k]`` is True
+    when ride ``r`` recorded nothing for minutes between its visits ``k - 1`` and ``k``: it
+    does not cover the stops ordered between those two.
+    """
     g: nx.DiGraph = nx.DiGraph()
-    count: dict[int, int] = {}
+    rides: dict[int, int] = {}
     pos_sum: dict[int, float] = {}
+    seen: dict[int, int] = {}
     for seq in seqs:
         for i, s in enumerate(seq.tolist()):
-            count[s] = count.get(s, 0) + 1
+            seen[s] = seen.get(s, 0) + 1
             pos_sum[s] = pos_sum.get(s, 0.0) + i / max(len(seq) - 1, 1)
             g.add_node(s)
-        for u, v in zip(seq[:-1].tolist(), seq[1:].tolist(), strict=True):
-            w = g.get_edge_data(u, v, {"w": 0})["w"]
-            g.add_edge(u, v, w=w + 1)
-    longest = max(seqs, key=lambda q: (len(q), tuple(q.tolist())))
-    if not nx.is_directed_acyclic_graph(g):
+        for s in set(seq.tolist()):
+            rides[s] = rides.get(s, 0) + 1
+        g.add_edges_from((u, v) for u, v in zip(seq[:-1].tolist(), seq[1:].tolist(),
+                                                 strict=True) if u != v)
+    mean = {s: pos_sum[s] / seen[s] for s in seen}
+    comp = nx.condensation(g)  # strongly connected components, as a DAG
+    members: dict[int, set[int]] = nx.get_node_attributes(comp, "members")
+    if max(len(m) for m in members.values()) > max(MAX_LOCAL_CYCLE, len(seen) // 4):
+        longest = max(seqs, key=lambda q: (len(q), tuple(q.tolist())))
         return tuple(longest.tolist())
-    order = list(nx.lexicographical_topological_sort(
-        g, key=lambda s: (pos_sum[s] / count[s], s)))
+    order = [s for c in nx.lexicographical_topological_sort(
+                 comp, key=lambda c: min((mean[s], s) for s in members[c]))
+             for s in sorted(members[c], key=lambda s: (mean[s], s))]
     rank = {s: i for i, s in enumerate(order)}
     cover = np.zeros(len(order))
-    for seq in seqs:
+    for q, seq in enumerate(seqs):
         r = [rank[s] for s in seq.tolist()]
         cover[min(r):max(r) + 1] += 1
-    return tuple(s for s in order if count[s] >= min_share * cover[rank[s]])
+        if blind is not None:
+            for k in np.flatnonzero(blind[q]).tolist():
+                lo, hi = sorted((r[k - 1], r[k]))
+                cover[lo + 1:hi] -= 1
+    return tuple(s for s in order if rides[s] >= min_share * cover[rank[s]])
+
+
+def recording_gaps(time_ms: NDArray[np.int64], bounds: NDArray[np.int64],
+                   max_gap_s: float = 120.0) -> NDArray[np.int64]:
+    """Indices of the fixes after which a segment recorded nothing for over ``max_gap_s``
+    (s), sorted. :func:`match_segments_to_stops` does not fill such gaps (its
+    ``densify_max_gap_s``), so the stops there cannot be seen served by that ride."""
+    gap = np.diff(np.asarray(time_ms, np.float64)) > max_gap_s * 1000.0
+    ends = np.asarray(bounds, np.int64)[1:-1] - 1  # from one segment to the next
+    gap[ends[(ends >= 0) & (ends < len(gap))]] = False
+    return np.flatnonzero(gap).astype(np.int64)
 
 
 def infer_patterns(
@@ -426,6 +470,7 @@ def infer_patterns(
     min_similarity: float = 0.6,
     min_stops: int = 2,
     min_share: float = 0.4,
+    gap_fixes: NDArray[np.int64] | None = None,
 ) -> list[PatternGroup]:
     """Group segments into patterns.
 
@@ -444,6 +489,10 @@ def infer_patterns(
     min_share
         A stop stays in the pattern when at least this share of the rides covering that
         stretch served it.
+    gap_fixes
+        Sorted global indices of the fixes followed by a recording gap
+        (:func:`recording_gaps`; ``visits[i].fix`` indexes the same fixes): a ride does not
+        cover the stops it passed unrecorded. None: every ride covers its whole stretch.
 
     Returns
     -------
@@ -469,7 +518,11 @@ def infer_patterns(
             refs[best][3].append(i)
     groups = []
     for _, _, _, members in refs:
-        stops = _consensus([visits[m].stop for m in members], min_share)
+        blind = None
+        if gap_fixes is not None:
+            blind = [np.r_[False, np.diff(np.searchsorted(gap_fixes, visits[m].fix)) > 0]
+                     for m in members]
+        stops = _consensus([visits[m].stop for m in members], min_share, blind)
         if len(stops) >= min_stops:
             groups.append(PatternGroup(stops=stops, members=tuple(sorted(members))))
     return sorted(groups, key=lambda g: g.members)
