@@ -20,6 +20,7 @@ from transit.patterns import (
     infer_patterns,
     match_segments_to_stops,
     pair_directions,
+    recording_gaps,
 )
 from transit.run_times import PatternRuns, estimate_band_timings, observe_runs
 from transit.shapes import estimate_shape
@@ -167,7 +168,7 @@ def build_region(segments: Sequence[TripSegment], options: BuildOptions,
                               options.dwell.max_half_gap_s)
     keys = [route_key(s.trace.route_name) for s in segments]
     shown_name = route_display_names(segments, keys)
-    groups = infer_patterns(visits, keys)
+    groups = infer_patterns(visits, keys, gap_fixes=recording_gaps(t_ms, bounds))
     pairs = pair_directions(groups, keys, sx, sy)
     res.counts.update(segments_without_pattern=len(segments) - sum(len(g.members)
                                                                    for g in groups))
