@@ -22,7 +22,7 @@ from transit.run_times import (
     estimate_run_times,
     observe_runs,
 )
-from transit.shapes import estimate_shape
+from transit.shapes import drop_spikes, estimate_shape
 from transit.timing import (
     band_for_clock,
     estimate_headways,
@@ -137,6 +137,24 @@ def test_06_shape_is_the_central_line_and_holds_every_stop() -> None:
     from shapely import LineString, Point
     line = LineString(np.c_[shx, shy])
     assert max(line.distance(Point(a, b)) for a, b in zip(sx, sy, strict=True)) <= 20.0
+
+
+def test_06b_a_jump_of_the_reference_ride_stays_out_of_the_shape() -> None:
+    # the reference ride (most stops served) is sampled every 100 m and one fix jumped
+    # 300 m off the road (slower than the cleaner's 40 m/s); the other rides pass the jump
+    # more than 40 m away, so they cannot outvote it: it is dropped as a spike
+    x = np.arange(0.0, 2000.0, 100.0)
+    ref_y = np.zeros_like(x)
+    ref_y[7] = 300.0
+    other = np.arange(0.0, 2000.0, 10.0)
+    rides = [(x, ref_y), (other, np.full(len(other), 3.0)), (other, np.full(len(other), -3.0))]
+    sx, sy = np.array([0.0, 1000.0, 1900.0]), np.array([0.0, 0.0, 0.0])
+    _, shy = estimate_shape(rides, sx, sy)
+    assert np.abs(shy).max() < 10.0
+    # a corner that sticks out as far is a corner: kept
+    cx, cy = np.array([0.0, 100.0, 200.0, 200.0]), np.array([0.0, 0.0, 100.0, 200.0])
+    assert drop_spikes(cx, cy, 40.0)[0].tolist() == cx.tolist()
+    assert drop_spikes(x, ref_y, 40.0)[0].tolist() == np.delete(x, 7).tolist()
 
 
 def test_07_ride_times_interpolate_missed_stops_by_distance() -> None:

@@ -1,10 +1,13 @@
 """Pattern shapes from the traces themselves: a robust central line, no street map needed.
 
-The ride that served most of the pattern's stops is the reference. It is resampled every
+The ride that served most of the pattern's stops is the reference. Its single-fix GPS
+jumps (a fix far off the line through its neighbours where the path turns back on itself,
+fast enough to pass the cleaner's speed test) are dropped first; it is then resampled every
 ``step_m``; each resampled point moves to the median of itself and the nearest fix of every
-other ride within ``max_offset_m`` (a per-point median is robust to the GPS jumps of single
-rides). The line is then simplified (Douglas & Peucker 1973) and every stop farther than
-``stop_tolerance_m`` from it is inserted where it projects, so all stops lie on the shape.
+other ride within ``max_offset_m`` (a per-point median is robust to the GPS jumps of the
+other rides). The line is then simplified (Douglas & Peucker 1973) and every stop farther
+than ``stop_tolerance_m`` from it is inserted where it projects, so all stops lie on the
+shape.
 
 References
 ----------
@@ -23,7 +26,7 @@ from shapely import LineString, distance, line_locate_point, points
 
 from transit._stats import nanmedian_cols
 
-__all__ = ["estimate_shape", "resample_line"]
+__all__ = ["drop_spikes", "estimate_shape", "resample_line"]
 
 
 def resample_line(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
@@ -65,7 +68,7 @@ def estimate_shape(
     x_m, y_m
         The shape, from the first stop to the last, every stop within ``stop_tolerance_m``.
     """
-    rx, ry = rides[0]
+    rx, ry = drop_spikes(*rides[0], max_offset_m)
     if len(rx) < 2:
         rx, ry = stop_x_m.copy(), stop_y_m.copy()
     px, py = resample_line(rx, ry, step_m)
@@ -88,6 +91,32 @@ def estimate_shape(
     if len(coords) < 2:
         coords = np.c_[stop_x_m, stop_y_m][[0, -1]]
     return _insert_far_stops(coords, stop_x_m, stop_y_m, stop_tolerance_m)
+
+
+def drop_spikes(x_m: NDArray[np.float64], y_m: NDArray[np.float64], reach_m: float,
+                max_turn_back_cos: float = -0.5,
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A ride's fixes without its single-fix spikes.
+
+    A fix is a spike when both its steps are longer than ``reach_m`` (m), it lies farther
+    than ``reach_m`` from the line through its two neighbours, and the path turns back
+    there (the cosine of the angle between its two steps below ``max_turn_back_cos``: more
+    than 120 degrees). A vehicle does not drive out and back within one sampling step; a
+    corner (90 degrees) is kept however far it sticks out.
+    """
+    if len(x_m) < 3:
+        return x_m, y_m
+    ax, ay = x_m[1:-1] - x_m[:-2], y_m[1:-1] - y_m[:-2]
+    bx, by = x_m[2:] - x_m[1:-1], y_m[2:] - y_m[1:-1]
+    cx, cy = x_m[2:] - x_m[:-2], y_m[2:] - y_m[:-2]
+    la, lb, lc = np.hypot(ax, ay), np.hypot(bx, by), np.hypot(cx, cy)
+    long_steps = np.minimum(la, lb) > reach_m  # so la, lb > 0 below
+    with np.errstate(invalid="ignore", divide="ignore"):
+        off = np.where(lc > 0, np.abs(ax * cy - ay * cx) / lc, la)
+        turn_back = (ax * bx + ay * by) / (la * lb) < max_turn_back_cos
+    spike = long_steps & (off > reach_m) & turn_back
+    keep = np.concatenate([[True], ~spike, [True]])
+    return x_m[keep], y_m[keep]
 
 
 def _insert_far_stops(coords: NDArray[np.float64], sx: NDArray[np.float64],
