@@ -13,15 +13,18 @@ build with :func:`transit.evaluate.evaluate_network`, then prints
   really halted there;
 * **unrecovered patterns**: every truth stop the best built pattern misses (stops matched
   per pair of patterns, as the evaluator does), classified as *no built stop within 30 m*
-  (with no kept stop candidate there: a stop-detection miss; with a candidate that no
-  pattern holds: a pattern-logic miss), *merged with another stop of the pattern* (the
+  (with a kept stop candidate that no pattern holds: a pattern-logic miss; else a
+  stop-detection miss: a candidate the traffic filter dropped, only a candidate of the
+  opposite direction (the rides' dwells may have joined it), or no candidate at all),
+  *merged with another stop of the pattern* (the
   pattern's only built stop there stands for a neighbouring truth stop: stop detection),
   *built stop not in the pattern* (pattern logic; with how many of the pattern's rides
   served it) or *out of order*; the built pattern's extra stops; and how many
   unrecovered patterns would pass with perfect stops or with perfect pattern logic.
 
-The per-ride capture wraps :func:`transit.region.ride_times` for the duration of the build
-(read-only: it records what the builder computed, it changes nothing).
+The per-ride capture wraps :func:`transit.region.ride_times` (and the traffic filter, to see
+every stop candidate) for the duration of the build (read-only: it records what the builder
+computed, it changes nothing).
 """
 
 from __future__ import annotations
@@ -47,7 +50,23 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
     import transit.region as region
 
     orig_emit, orig_times, orig_ids = region._emit_pattern, region.ride_times, region._stop_ids
+    orig_keep, orig_proj = region._keep_candidates, region.LocalProjection
     current: dict[str, Any] = {}
+
+    class _Projection(orig_proj):  # type: ignore[misc,valid-type]
+        """Records the region's plane, to place every candidate."""
+
+        @classmethod
+        def around(cls, lat: Any, lon: Any) -> Any:
+            current["projection"] = orig_proj.around(lat, lon)
+            return current["projection"]
+
+    def keep(cand: Any, passing: Any, *args: Any, **kw: Any) -> Any:
+        out = orig_keep(cand, passing, *args, **kw)
+        lat, lon = current["projection"].inverse(cand.x_m, cand.y_m)
+        log.append({"all_candidates": (lat, lon, np.array(cand.heading_deg), np.array(out),
+                                       np.array(cand.support_traces), np.array(passing))})
+        return out
 
     def ids(lat: Any, lon: Any, heading: Any) -> Any:
         log.append({"candidates": (np.array(lat), np.array(lon), np.array(heading))})
@@ -71,11 +90,13 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
 
     region._emit_pattern, region.ride_times = emit, times  # type: ignore[assignment]
     region._stop_ids = ids  # type: ignore[assignment]
+    region._keep_candidates, region.LocalProjection = keep, _Projection  # type: ignore[assignment,misc]
     try:
         yield
     finally:
         region._emit_pattern, region.ride_times = orig_emit, orig_times  # type: ignore[assignment]
         region._stop_ids = orig_ids  # type: ignore[assignment]
+        region._keep_candidates, region.LocalProjection = orig_keep, orig_proj  # type: ignore[misc]
 
 
 def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
@@ -160,7 +181,9 @@ def _ride_instants(log: list[dict[str, Any]], sim: Any, truth_of_built: dict[str
 
 def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
                  candidates: list[tuple[Any, Any, Any]], serving: dict[str, Counter[str]],
-                 verbose: bool = False) -> tuple[Counter[str], list[str]]:
+                 verbose: bool = False,
+                 all_candidates: list[tuple[Any, ...]] | None = None,
+                 ) -> tuple[Counter[str], list[str]]:
     from transit.evaluate import _lcs_pairs, travel_headings
     from transit.sim_geometry import Plane
 
@@ -188,6 +211,30 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
                     return True
         return False
 
+    every = [(plane.to_xy(la, lo), h, k, sup, pas)
+             for la, lo, h, k, sup, pas in (all_candidates or [])]
+
+    def why_no_stop(tid: str) -> str:
+        """Why no stop candidate stands for a truth stop: every candidate within 30 m."""
+        x, y = txy[tid]
+        dropped, opposite = [], []
+        for (cx, cy), hs, kept, sup, pas in every:
+            for j in np.flatnonzero(np.hypot(cx - x[0], cy - y[0]) <= 30.0).tolist():
+                same = (not np.isfinite(hs[j]) or not th[tid] or any(
+                    abs((hs[j] - b + 180) % 360 - 180) <= 90 for b in th[tid]))
+                if same and not kept[j]:
+                    dropped.append(f"{sup[j]}/{pas[j]}")
+                elif not same:
+                    opposite.append(j)
+        if dropped:
+            if verbose:
+                print(f"    truth {tid}: dropped candidate(s) within 30 m, support/passing "
+                      f"{', '.join(dropped)}")
+            return "no built stop within 30 m, a candidate the traffic filter dropped"
+        if opposite:
+            return "no built stop within 30 m, only a candidate of the opposite direction"
+        return "no built stop within 30 m, no stop candidate"
+
     def near_built(tid: str) -> list[str]:
         """Built stops within 30 m of a truth stop, direction-compatible."""
         x, y = txy[tid]
@@ -205,6 +252,8 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
     lines = []
     tp_of = {p.pattern_id: p for p in truth.patterns}
     stop_level = ("no built stop within 30 m, no stop candidate",
+                  "no built stop within 30 m, a candidate the traffic filter dropped",
+                  "no built stop within 30 m, only a candidate of the opposite direction",
                   "merged with another stop of the pattern")
     for row in ev["patterns"]["details"]:
         if row["recovered"]:
@@ -214,7 +263,7 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
         mapped = mapping(tp, bp) if bp else [None] * len(tp.stop_ids)
         held = set(bp.stop_ids) if bp else set()
         in_lcs = {ti for ti, _ in _lcs_pairs(mapped, bp.stop_ids)} if bp else set()
-        miss = Counter()
+        miss: Counter[str] = Counter()
         for i, b in enumerate(mapped):
             if i in in_lcs:
                 continue
@@ -223,8 +272,7 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
                 why = "out of order"
             elif not near:
                 why = ("no built stop within 30 m, a stop candidate no pattern holds"
-                       if near_candidate(tp.stop_ids[i]) else
-                       "no built stop within 30 m, no stop candidate")
+                       if near_candidate(tp.stop_ids[i]) else why_no_stop(tp.stop_ids[i]))
             elif set(near) & held:
                 why = "merged with another stop of the pattern"
             else:
@@ -243,7 +291,7 @@ def _unrecovered(built: Any, truth: Any, ev: dict[str, Any], mapping: Any,
                           f"{others}")
             miss[why] += 1
             tally[why] += 1
-        n_stop = sum(miss[k] for k in stop_level)
+        n_stop = sum(v for k, v in miss.items() if k.startswith(stop_level))
         n_logic = len(mapped) - len(in_lcs) - n_stop
         tally["patterns recovered with perfect stops"] += (
             len(in_lcs) + n_stop >= 0.9 * len(mapped))
@@ -326,7 +374,8 @@ def diagnose(seed: int, routes: int, rides: int, verbose: bool = False) -> dict[
     tally, lines = _unrecovered(built, truth, ev, mapping,
                                 [e["candidates"] for e in log if "candidates" in e],
                                 {e["pattern_id"]: e["rides_serving"] for e in log
-                                 if "pattern_id" in e}, verbose)
+                                 if "pattern_id" in e}, verbose,
+                                [e["all_candidates"] for e in log if "all_candidates" in e])
     print(f"unrecovered patterns: {len(lines)}; truth stops missed / counterfactuals:")
     for k, v in sorted(tally.items()):
         print(f"    {k}: {v}")
