@@ -8,8 +8,10 @@ times per run), compiled without the branches those features need:
   (:func:`vehicles_for_draw`: first-stop departures ``start + offset + k*headway < end``,
   sorted per pattern), so boarding is a galloping search down from the vehicle already
   boarded, as for scheduled trips, instead of a division per window;
-* stop, pattern and transfer indices are read as unsigned integers, so numba indexes
-  without the wrap-around of negative indices (measured: a fifth of the kernel);
+* the first boarding on a pattern gallops from the vehicle boarded there last time, not
+  a binary search over the day;
+* stop, pattern, position and transfer indices are read as unsigned integers, so numba
+  indexes without the wrap-around of negative indices (measured: a fifth of the kernel);
 * each departure writes its travel times (durations, UNREACHED beyond the maximum
   duration) straight into the caller's row.
 
@@ -129,7 +131,7 @@ def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.
                 u["ride_list"], state.improved_at, state.epoch, state.arrivals_rise,
                 state.ridden_vehicle, state.ridden_pos,
                 np.int32(UNREACHED if max_duration_s is None else max_duration_s),
-                state.max_rides + 1, out)
+                state.max_rides + 1, out, state.vehicle_hint)
 
 
 @njit(cache=True, nogil=True)
@@ -139,7 +141,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 access_s, departures, order, best, best_ride, marked, ride_marked,
                 pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
                 epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
-                out):  # pragma: no cover
+                out, vehicle_hint):  # pragma: no cover
     """:func:`transit.raptor._search` for one-to-all range queries (see the module
     docstring); the comments there explain each rule, which this keeps as it is."""
     inf = 2147483647
@@ -198,6 +200,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 sp = pattern_stop_ptr[p]
                 n = pattern_stop_ptr[p + np.uint32(1)] - sp
                 base = time_ptr[p]
+                base_u = np.uint64(base)
                 m = trip_ptr[p + np.uint32(1)] - trip_ptr[p]
                 freq = is_freq[p] == 1
                 v_lo = veh_ptr[p]
@@ -207,14 +210,16 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 board_pos = -1
                 stale = False   # the boarded vehicle was ridden from here or earlier
                 for i in range(i0, n):
-                    s = pattern_stops[sp + i]
+                    iu = np.uint64(i)      # unsigned positions: no wrap-around in indexing
+                    at = sp + iu
+                    s = pattern_stops[at]
                     if i > i_last and (board_pos < 0 or stale):
                         break
                     if board_pos >= 0:
-                        a = t0 + arr_s[base + i] if freq else arr_s[base + i * m + trip]
+                        a = t0 + arr_s[base_u + iu] if freq else arr_s[base + i * m + trip]
                         if i > i_last and rises and a > cap:
                             break
-                        if not stale and alight_ok[sp + i] == 1 and a < best_ride[s] \
+                        if not stale and alight_ok[at] == 1 and a < best_ride[s] \
                                 and a <= cap:
                             best_ride[s] = a
                             if ride_marked[s] == 0:
@@ -228,13 +233,13 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                     marked[s] = 1
                                     mark_list[n_marked] = s
                                     n_marked += 1
-                    if board_ok[sp + i] == 0 or i == n - 1:
+                    if board_ok[at] == 0 or i == n - 1:
                         continue
                     if improved_at[s] < round0 + k - 1:
                         continue
                     t_prev = best[s]
                     if freq:
-                        rel = dep_s[base + i]
+                        rel = dep_s[base_u + iu]
                         if board_pos >= 0 and t_prev > t0 + rel:
                             continue
                         need = t_prev - rel
@@ -247,9 +252,27 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                 step <<= 1
                             lo = max(top - step + 1, v_lo)
                         else:
-                            lo = v_lo
+                            # Gallop from the vehicle last boarded on this pattern (labels
+                            # move little from one departure to the next).
                             hi = veh_ptr[p + np.uint32(1)]
-                            top = hi
+                            h = vehicle_hint[p]
+                            if h < v_lo or h >= hi:
+                                lo = v_lo
+                                top = hi
+                            elif veh_dep[h] >= need:
+                                top = h
+                                step = 1
+                                while top - step >= v_lo and veh_dep[top - step] >= need:
+                                    top -= step
+                                    step <<= 1
+                                lo = max(top - step + 1, v_lo)
+                            else:
+                                lo = h + 1
+                                step = 1
+                                while lo + step < hi and veh_dep[lo + step - 1] < need:
+                                    lo += step
+                                    step <<= 1
+                                top = min(lo + step, hi)
                         while lo < top:        # first vehicle leaving at or after need
                             mid = (lo + top) >> 1
                             if veh_dep[mid] < need:
@@ -258,6 +281,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                 top = mid
                         if lo < hi and veh_dep[lo] < t0:
                             veh = lo
+                            vehicle_hint[p] = lo
                             t0 = veh_dep[lo]
                             board_pos = i
                             stale = ridden_vehicle[p] == t0 and ridden_pos[p] <= i

@@ -115,6 +115,7 @@ class RaptorState:
             **as_u32, "mark_list": np.zeros(n, np.uint32), "ride_list": np.zeros(n, np.uint32),
             "pattern_queue": np.zeros(tt.n_patterns, np.uint32)}
         self.draw_vehicles: dict[bytes, tuple[NDArray[np.int32], NDArray[np.int32]]] = {}
+        self.vehicle_hint = np.full(tt.n_patterns, -1, np.int64)   # last boarded, any draw
 
     def reverse_graph(self) -> ReverseGraph:
         """The timetable's static graph for destination bounds, built on first use."""
