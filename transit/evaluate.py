@@ -267,9 +267,9 @@ def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,
     Returns a JSON-ready dict: ``stops`` (n_built, n_truth, matched, precision, recall,
     f1, median_distance_m, and ``within_radius``: precision, recall and F1 without the
     one-to-one constraint, as the Abidjan stops are scored), ``patterns`` (n_truth,
-    recovered, recovery, recovery_global_matching, per-pattern details), ``shapes`` (n, mean_error_m,
-    median_error_m), ``run_times`` (n_pairs, median_error_pct, median_error_pct_by_band)
-    and ``radius_m``/``pattern_share``.
+    recovered, recovery, recovery_global_matching, per-pattern details), ``shapes`` (n,
+    mean_error_m, median_error_m), ``run_times`` (n_pairs, median_error_pct,
+    median_error_pct_by_band) and ``radius_m``/``pattern_share``.
     """
     sp = StopPairs(built, truth, radius_m)
     plane = sp.plane
