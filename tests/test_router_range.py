@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 
 from tests import router_reference as ref
 from tests.test_router_reference import DAY, small_feeds
-from transit.one_to_all import access_for_point, departure_times, draw_offsets
+from transit.one_to_all import (
+    access_for_point,
+    departure_times,
+    draw_offsets,
+    travel_times_to_stops,
+)
 from transit.range_raptor import range_durations, vehicles_for_draw
 from transit.raptor import RaptorState, run_raptor
 from transit.timetable import UNREACHED, Timetable, build_timetable
@@ -67,6 +72,12 @@ def test_random_feeds_equal_the_general_kernel(tables: dict[str, pd.DataFrame],
         got = np.empty((deps.size, tt.n_stops), np.int32)
         range_durations(tt, state, *access, deps, offsets[d], got, longest)
         assert np.array_equal(got, _general(tt, access, deps, offsets[d], longest))
+    # The stop-major layout (each draw's rows turned into columns) holds the same times.
+    args = (tt, state, *coords[o], int(deps[0]), 60 * deps.size if deps.size > 1 else 0)
+    by_sample = travel_times_to_stops(*args, offsets_s=offsets, max_duration_s=longest)
+    by_stop = travel_times_to_stops(*args, offsets_s=offsets, max_duration_s=longest,
+                                    stop_major=True)
+    assert np.array_equal(by_stop, by_sample.T)
 
 
 @pytest.mark.slow

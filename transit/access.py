@@ -33,6 +33,7 @@ strategies: review and research directions", Journal of Transport Geography 12, 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -283,21 +284,28 @@ def measure_origins(tt: Timetable, lat: NDArray[np.float64], lon: NDArray[np.flo
             if on_progress is not None:
                 on_progress(block.size)
     else:
-        states = [RaptorState(tt) for _ in range(threads)]
-        groups = [blocks[i::threads] for i in range(threads)]
+        # Each thread takes the next block when it is free (routed origins cost far more
+        # than walk-only ones, and they cluster): no thread idles while blocks remain.
+        done: list[OriginMeasures | None] = [None] * len(blocks)
+        next_block = iter(range(len(blocks)))
+        lock = threading.Lock()
 
-        def run(g: int) -> list[tuple[int, OriginMeasures]]:
-            out = []
-            for block in groups[g]:
-                out.append((int(block[0]), _measure_block(tt, states[g], lat[block],
-                                                          lon[block], dest, spec, offsets_s)))
+        def run(_: int) -> None:
+            state = RaptorState(tt)
+            while True:
+                with lock:
+                    b = next(next_block, -1)
+                if b < 0:
+                    return
+                block = blocks[b]
+                done[b] = _measure_block(tt, state, lat[block], lon[block], dest, spec,
+                                         offsets_s)
                 if on_progress is not None:
                     on_progress(block.size)
-            return out
 
         with ThreadPoolExecutor(threads) as pool:
-            done = [item for result in pool.map(run, range(threads)) for item in result]
-        parts = [m for _, m in sorted(done, key=lambda item: item[0])]
+            list(pool.map(run, range(threads)))
+        parts = [m for m in done if m is not None]
     if not parts:
         return _empty(len(dest.categories), len(spec.thresholds_s))
     return OriginMeasures.concat(parts)

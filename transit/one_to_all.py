@@ -150,11 +150,33 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     offsets = draw_offsets(tt, draws, seed) if offsets_s is None else offsets_s
     deps = departure_times(depart_s, window_s)
     access_stops, access_s = access_for_point(tt, origin_lat, origin_lon)
-    out = np.empty((offsets.shape[0] * deps.size, tt.n_stops), np.int32)
+    n = deps.size
+    if not stop_major:
+        out = np.empty((offsets.shape[0] * n, tt.n_stops), np.int32)
+        for d in range(offsets.shape[0]):
+            range_durations(tt, state, access_stops, access_s, deps, offsets[d],
+                            out[d * n:(d + 1) * n], max_duration_s)
+        return out
+    # Stop-major: each draw's rows are turned into columns while they are still in cache.
+    by_stop = np.empty((tt.n_stops, offsets.shape[0] * n), np.int32)
+    rows = np.empty((n, tt.n_stops), np.int32)
     for d in range(offsets.shape[0]):
-        range_durations(tt, state, access_stops, access_s, deps, offsets[d],
-                        out[d * deps.size:(d + 1) * deps.size], max_duration_s)
-    return np.ascontiguousarray(out.T) if stop_major else out
+        range_durations(tt, state, access_stops, access_s, deps, offsets[d], rows,
+                        max_duration_s)
+        _rows_to_columns(rows, by_stop, d * n)
+    return by_stop
+
+
+@njit(cache=True, nogil=True)
+def _rows_to_columns(rows: NDArray[np.int32], out: NDArray[np.int32],
+                     col0: int) -> None:  # pragma: no cover
+    """``out[s, col0 + r] = rows[r, s]``, 64 stops at a time (a cache-sized tile)."""
+    n_rows, n_stops = rows.shape
+    for s0 in range(0, n_stops, 64):
+        s1 = min(s0 + 64, n_stops)
+        for r in range(n_rows):
+            for s in range(s0, s1):
+                out[s, col0 + r] = rows[r, s]
 
 
 def travel_times_to_destination(
