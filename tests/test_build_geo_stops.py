@@ -162,6 +162,19 @@ def _two_close_stops(gap_m: float) -> list[tuple[int, float, float, float]]:
     return rows
 
 
+def test_10b_a_dwell_without_heading_does_not_chain_the_two_sides_of_a_road() -> None:
+    # three traces dwell eastbound at y=0, three westbound across the road at y=14; a
+    # seventh trace ends its segment at y=5 (no fixes beyond it: no heading). Clustered
+    # with the rest it sat 15 m (heading weight) from both sides and joined them
+    rows = [(k, float(k), 0.0, 90.0) for k in range(3)]
+    rows += [(3 + k, float(k), 14.0, 270.0) for k in range(3)]
+    rows.append((6, 1.0, 5.0, float("nan")))
+    dw, trace = _dwells_at(rows)
+    cand = cluster_stops(dw, trace, trace, DwellOptions())
+    assert sorted(np.round(cand.heading_deg).tolist()) == [90.0, 270.0]
+    assert sorted(cand.support_traces.tolist()) == [3, 4]  # it joins the nearer side
+
+
 def test_11_two_stops_25_m_apart_on_one_road_stay_apart() -> None:
     # DBSCAN (eps 20 m) and the 40 m merge join x=0 and x=25 into one cluster; the
     # along-track split finds two groups 25 m apart, ~10 standard errors: two stops

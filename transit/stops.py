@@ -358,6 +358,44 @@ def _heading_features(heading_deg: NDArray[np.float64], scale_m: float) -> NDArr
     return f
 
 
+def _cluster_by_place_and_heading(x_m: NDArray[np.float64], y_m: NDArray[np.float64],
+                                  heading_deg: NDArray[np.float64], trace: NDArray[np.int64],
+                                  eps_m: float, scale_m: float) -> NDArray[np.int64]:
+    """DBSCAN (``min_samples=1``) labels of dwells by position and heading.
+
+    A dwell without a heading (its segment starts or ends there) sits ``scale_m`` from both
+    directions at its place, so it joins the stops on both sides of the road. Where the
+    segments of several traces start or end (a terminus, where vehicles turn round) that is
+    right; a single trace ending mid-route (a partial ride) would chain two stops apart: such
+    a lone heading-less dwell joins the cluster of the nearest other dwell within ``eps_m``.
+    """
+    n = len(x_m)
+    unknown = np.flatnonzero(~np.isfinite(heading_deg))
+    lone = np.zeros(n, bool)
+    if len(unknown):
+        grp = DBSCAN(eps=eps_m, min_samples=1).fit_predict(np.c_[x_m[unknown], y_m[unknown]])
+        for g in np.unique(grp).tolist():
+            members = unknown[grp == g]
+            if len(np.unique(trace[members])) < 2:
+                lone[members] = True
+    raw = np.full(n, -1, np.int64)
+    rest = np.flatnonzero(~lone)
+    if len(rest):
+        feats = np.c_[x_m[rest], y_m[rest], _heading_features(heading_deg[rest], scale_m)]
+        raw[rest] = DBSCAN(eps=eps_m, min_samples=1).fit_predict(feats)
+    alone = np.flatnonzero(lone)
+    if len(alone) and len(rest):
+        d, j = cKDTree(np.c_[x_m[rest], y_m[rest]]).query(
+            np.c_[x_m[alone], y_m[alone]], distance_upper_bound=eps_m)
+        near = np.isfinite(d)
+        raw[alone[near]] = raw[rest[j[near]]]
+        alone = alone[~near]
+    if len(alone):
+        raw[alone] = int(raw.max()) + 1 + DBSCAN(eps=eps_m, min_samples=1).fit_predict(
+            np.c_[x_m[alone], y_m[alone]])
+    return np.unique(raw, return_inverse=True)[1].astype(np.int64)
+
+
 def cluster_stops(
     dwells: Dwells,
     trace_of_segment: NDArray[np.int64],
@@ -386,9 +424,9 @@ def cluster_stops(
         ei = np.zeros(0, np.int64)
         return StopCandidates(np.zeros(0, np.int64), e, e, e, ei, ei, ei, e,
                               np.zeros(0, bool), ())
-    feats = np.c_[dwells.x_m, dwells.y_m,
-                  _heading_features(dwells.heading_deg, options.heading_scale_m)]
-    raw = DBSCAN(eps=options.cluster_eps_m, min_samples=1).fit_predict(feats)
+    raw = _cluster_by_place_and_heading(dwells.x_m, dwells.y_m, dwells.heading_deg,
+                                        trace_of_segment[dwells.segment],
+                                        options.cluster_eps_m, options.heading_scale_m)
     if options.merge_radius_m > 0:
         # one stop split by queueing or by noise: its parts join the best-supported part
         k0 = int(raw.max()) + 1
