@@ -11,7 +11,7 @@ times per run), compiled without the branches those features need:
 * the first boarding on a pattern gallops from the vehicle boarded there last time, not
   a binary search over the day;
 * stop, pattern, position and transfer indices are read as unsigned integers, so numba
-  indexes without the wrap-around of negative indices (measured: a fifth of the kernel);
+  indexes without the wrap-around of negative indices (measured: 17 % of the kernel);
 * each departure writes its travel times (durations, UNREACHED beyond the maximum
   duration) straight into the caller's row.
 
