@@ -26,7 +26,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from transit.errors import InputError
-from transit.range_raptor import range_durations
+from transit.range_raptor import range_arrivals_to_destination, range_durations
 from transit.raptor import RaptorState, run_raptor
 from transit.timetable import UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m, walks_to_stops
@@ -192,7 +192,9 @@ def travel_times_to_destination(
     ``deps``) and walking the whole way (``walk_only_s``, which also bounds the search).
     ``access``/``egress`` are (stops, walks) pairs; the egress may gather several places
     into one destination (the stop's walk to the nearest of them). ``destination`` or
-    ``bounds_s`` prune the search (see :func:`transit.raptor.run_raptor`).
+    ``bounds_s`` prune the search (see :func:`transit.raptor.run_raptor`). With
+    ``bounds_s`` the lean range kernel runs
+    (:func:`transit.range_raptor.range_arrivals_to_destination`, the same answers).
 
     Returns
     -------
@@ -201,8 +203,13 @@ def travel_times_to_destination(
     """
     samples = np.empty(offsets_s.shape[0] * deps.size, np.int32)
     for d in range(offsets_s.shape[0]):
-        arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d],
-                            destination=destination, bounds_s=bounds_s, upper_s=walk_only_s)
+        if bounds_s is not None and len(egress[0]) > 0:
+            arrive = range_arrivals_to_destination(tt, state, *access, *egress, deps,
+                                                   offsets_s[d], bounds_s, walk_only_s)
+        else:
+            arrive = run_raptor(tt, state, *access, *egress, deps, offsets_s[d],
+                                destination=destination, bounds_s=bounds_s,
+                                upper_s=walk_only_s)
         travel = np.where(arrive == UNREACHED, UNREACHED, arrive.astype(np.int64) - deps)
         samples[d * deps.size:(d + 1) * deps.size] = np.minimum(travel, walk_only_s)
     return samples

@@ -1,8 +1,14 @@
-"""One origin to every stop over a departure window: a lean range-RAPTOR kernel.
+"""Range RAPTOR over a departure window with a lean kernel: one origin to every stop, or
+to one destination.
 
-The same search as :func:`transit.raptor.run_raptor` with no destination, no journey
-tracking and a maximum trip duration (what accessibility and isochrones ask, thousands of
-times per run), compiled without the branches those features need:
+The same search as :func:`transit.raptor.run_raptor` without journey tracking, in two
+modes compiled from one kernel: one-to-all with a maximum trip duration (what
+accessibility and isochrones ask, thousands of times per run; :func:`range_durations`),
+and to one destination with Dijkstra lower bounds and a walk-only upper bound (the
+samples of a door-to-door journey; :func:`range_arrivals_to_destination`). The
+destination mode's branches sit behind ``bounds is not None``, so numba compiles the
+one-to-all specialisation without them. Both leave out what the general kernel carries
+for other features:
 
 * a headway window's vehicles are listed once per Monte Carlo draw
   (:func:`vehicles_for_draw`: first-stop departures ``start + offset + k*headway < end``,
@@ -13,10 +19,11 @@ times per run), compiled without the branches those features need:
 * stop, pattern, position and transfer indices are read as unsigned integers, so numba
   indexes without the wrap-around of negative indices (measured: 17 % of the kernel);
 * each departure writes its travel times (durations, UNREACHED beyond the maximum
-  duration) straight into the caller's row.
+  duration) straight into the caller's row, or its arrival at the destination.
 
 Every label is the one :func:`transit.raptor.run_raptor` sets (same rounds, same pruning,
-same vehicle skipping); ``tests/test_router_range.py`` checks it on random feeds and on
+same vehicle skipping); ``tests/test_router_range.py`` (one-to-all) and
+``tests/test_router_range_destination.py`` (destination) check it on random feeds and on
 Nairobi.
 
 References
@@ -35,7 +42,7 @@ from numpy.typing import NDArray
 from transit.raptor import RaptorState
 from transit.timetable import UNREACHED, Timetable
 
-__all__ = ["range_durations", "vehicles_for_draw"]
+__all__ = ["range_arrivals_to_destination", "range_durations", "vehicles_for_draw"]
 
 
 @njit(cache=True, nogil=True)
@@ -116,6 +123,67 @@ def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.
     max_duration_s
         Longest travel time of interest (s); None searches without limit.
     """
+    _run(tt, state, access_stops, access_s, departures_s, offsets_s,
+         int(UNREACHED) if max_duration_s is None else max_duration_s, out, _NO_STOPS,
+         _NO_TIMES, None, int(UNREACHED), _NO_TIMES)
+
+
+def range_arrivals_to_destination(tt: Timetable, state: RaptorState,
+                                  access_stops: NDArray[np.int32], access_s: NDArray[np.int32],
+                                  egress_stops: NDArray[np.int32], egress_s: NDArray[np.int32],
+                                  departures_s: NDArray[np.int32], offsets_s: NDArray[np.int32],
+                                  bounds_s: NDArray[np.int32], upper_s: int
+                                  ) -> NDArray[np.int32]:
+    """Arrival clock time (s) at one destination for each departure of one draw.
+
+    What :func:`transit.raptor.run_raptor` returns for these arguments with ``bounds_s``
+    and ``upper_s`` (same pruning, same answers), from the lean kernel.
+
+    Parameters
+    ----------
+    tt, state
+        The timetable and scratch space sized for it.
+    access_stops, access_s
+        Stops the origin reaches on foot and the walks (s) to them.
+    egress_stops, egress_s
+        Stops from which the destination is reached on foot and those walks (s).
+    departures_s
+        Departure clock times (s), in any order; run latest first with labels kept.
+    offsets_s
+        Start offset (s) of every frequency window, ``tt.n_freq_entries`` values.
+    bounds_s
+        Lower bound (s) from every stop to the destination
+        (:func:`transit.lower_bound.destination_bounds` for these egress walks).
+    upper_s
+        A travel time (s) the caller has without transit (walking the whole way): labels
+        that cannot beat ``departure + upper_s`` are pruned.
+
+    Returns
+    -------
+    NDArray[np.int32]
+        Per departure, in the given order: the arrival, UNREACHED when none, or an upper
+        bound from ``upper_s`` or a later departure where that is not beaten (as
+        :func:`transit.raptor.run_raptor`).
+    """
+    arrive = np.full(len(departures_s), UNREACHED, np.int32)
+    _run(tt, state, access_stops, access_s, departures_s, offsets_s, int(UNREACHED), _NO_ROWS,
+         egress_stops, egress_s, np.asarray(bounds_s, np.int32),
+         min(int(upper_s), int(UNREACHED)), arrive)
+    return arrive
+
+
+_NO_STOPS = np.zeros(0, np.int32)
+_NO_TIMES = np.zeros(0, np.int32)
+_NO_ROWS = np.zeros((0, 0), np.int32)
+
+
+def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
+         access_s: NDArray[np.int32], departures_s: NDArray[np.int32],
+         offsets_s: NDArray[np.int32], max_duration_s: int, out: NDArray[np.int32],
+         egress_stops: NDArray[np.int32], egress_s: NDArray[np.int32],
+         bounds_s: NDArray[np.int32] | None, upper_s: int, dest_out: NDArray[np.int32]
+         ) -> None:
+    """Call the kernel: one-to-all (``bounds_s`` None) or to one destination."""
     deps = np.asarray(departures_s, np.int32)
     order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
     veh_ptr, veh_dep = _vehicles(tt, state, offsets_s)
@@ -129,9 +197,10 @@ def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.
                 state.best_s, state.best_ride_s, state.marked, state.ride_marked,
                 state.pattern_from, state.pattern_to, u["pattern_queue"], u["mark_list"],
                 u["ride_list"], state.improved_at, state.epoch, state.arrivals_rise,
-                state.ridden_vehicle, state.ridden_pos,
-                np.int32(UNREACHED if max_duration_s is None else max_duration_s),
-                state.max_rides + 1, out, state.vehicle_hint)
+                state.ridden_vehicle, state.ridden_pos, np.int32(max_duration_s),
+                state.max_rides + 1, out, state.vehicle_hint,
+                _unsigned(egress_stops), np.asarray(egress_s, np.int32), state.egress_s,
+                bounds_s, np.int32(upper_s), dest_out)
 
 
 @njit(cache=True, nogil=True)
@@ -141,17 +210,38 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 access_s, departures, order, best, best_ride, marked, ride_marked,
                 pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
                 epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
-                out, vehicle_hint):  # pragma: no cover
-    """:func:`transit.raptor._search` for one-to-all range queries (see the module
-    docstring); the comments there explain each rule, which this keeps as it is."""
+                out, vehicle_hint, egress_stops, egress_s, egress_by_stop, bounds, upper,
+                dest_out):  # pragma: no cover
+    """:func:`transit.raptor._search` for range queries (see the module docstring); the
+    comments there explain each rule, which this keeps as it is.
+
+    One-to-all when ``bounds`` is None (numba compiles that specialisation without the
+    destination branches, each behind ``bounds is not None``): durations to every stop go
+    to ``out``. Otherwise to one destination, pruned as ``_search`` prunes with per-stop
+    bounds and an upper bound (``upper``, s): arrivals at the destination go to
+    ``dest_out`` and ``out`` is not touched.
+    """
     inf = 2147483647
     best[:] = inf
     best_ride[:] = inf
     ridden_pos[:] = inf
     n_stops = best.shape[0]
+    min_egress = inf
+    dest_best = inf
+    if bounds is not None:
+        for j in range(egress_stops.shape[0]):
+            s = egress_stops[j]
+            if egress_s[j] < egress_by_stop[s]:
+                egress_by_stop[s] = egress_s[j]
+            if egress_s[j] < min_egress:
+                min_egress = egress_s[j]
+        if min_egress == inf:
+            min_egress = 0
     for d in range(order.shape[0]):
         di = order[d]
         t_dep = departures[di]
+        if bounds is not None and upper != inf and np.int64(t_dep) + upper < dest_best:
+            dest_best = np.int64(t_dep) + upper
         cap = np.int64(inf) if max_duration == inf else np.int64(t_dep) + max_duration
         round0 = epoch[0]
         epoch[0] += max_rounds
@@ -166,6 +256,8 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                     marked[s] = 1
                     mark_list[n_marked] = s
                     n_marked += 1
+                if bounds is not None:
+                    dest_best = _reach_destination(t, s, dest_best, egress_by_stop)
         k = 0
         while n_marked > 0 and k + 1 < max_rounds:
             k += 1
@@ -175,6 +267,8 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 s = mark_list[j]
                 marked[s] = 0
                 if best[s] > cap:
+                    continue
+                if bounds is not None and _hopeless(best[s], s, dest_best, min_egress, bounds):
                     continue
                 for q in range(stop_pattern_ptr[s], stop_pattern_ptr[s + np.uint32(1)]):
                     p = stop_pattern[q]
@@ -217,10 +311,15 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                         break
                     if board_pos >= 0:
                         a = t0 + arr_s[base_u + iu] if freq else arr_s[base + i * m + trip]
-                        if i > i_last and rises and a > cap:
-                            break
+                        if i > i_last and rises:
+                            if a > cap:
+                                break
+                            if bounds is not None and a + min_egress >= dest_best:
+                                break
                         if not stale and alight_ok[at] == 1 and a < best_ride[s] \
-                                and a <= cap:
+                                and a <= cap and not (bounds is not None and (
+                                    a + min_egress >= dest_best or _hopeless(
+                                        a, s, dest_best, min_egress, bounds))):
                             best_ride[s] = a
                             if ride_marked[s] == 0:
                                 ride_marked[s] = 1
@@ -233,6 +332,9 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                     marked[s] = 1
                                     mark_list[n_marked] = s
                                     n_marked += 1
+                                if bounds is not None:
+                                    dest_best = _reach_destination(a, s, dest_best,
+                                                                   egress_by_stop)
                     if board_ok[at] == 0 or i == n - 1:
                         continue
                     if improved_at[s] < round0 + k - 1:
@@ -319,23 +421,57 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 s = ride_list[j]
                 ride_marked[s] = 0
                 t_ride = best_ride[s]
+                # One second of slack for the rounding of walk times (see _search).
+                if bounds is not None and _hopeless(t_ride - 1, s, dest_best, 0, bounds):
+                    continue
                 for q in range(transfer_ptr[s], transfer_ptr[s + np.uint32(1)]):
                     t = t_ride + transfer_s[q]
                     if t > cap:
                         break
+                    if bounds is not None and t + min_egress >= dest_best:
+                        break
                     s2 = transfer_stop[q]
-                    if t < best[s2]:
+                    if t < best[s2] and not (bounds is not None and _hopeless(
+                            t, s2, dest_best, min_egress, bounds)):
                         best[s2] = t
                         improved_at[s2] = round0 + k
                         if marked[s2] == 0:
                             marked[s2] = 1
                             mark_list[n_marked] = s2
                             n_marked += 1
+                        if bounds is not None:
+                            dest_best = _reach_destination(t, s2, dest_best, egress_by_stop)
         for j in range(n_marked):
             marked[mark_list[j]] = 0
-        # Durations; a label kept from a later departure may lie beyond the cap.
-        lim = cap if cap < inf else inf - 1
-        row_out = out[di]
-        for s in range(n_stops):
-            v = best[s]
-            row_out[s] = v - t_dep if v <= lim else inf
+        if bounds is not None:
+            dest_out[di] = dest_best
+        else:
+            # Durations; a label kept from a later departure may lie beyond the cap.
+            lim = cap if cap < inf else inf - 1
+            row_out = out[di]
+            for s in range(n_stops):
+                v = best[s]
+                row_out[s] = v - t_dep if v <= lim else inf
+    if bounds is not None:
+        for j in range(egress_stops.shape[0]):
+            egress_by_stop[egress_stops[j]] = inf
+
+
+@njit(cache=True, nogil=True)
+def _hopeless(t, s, dest_best, min_egress, bounds):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Whether a label ``t`` (clock s) at stop ``s`` can no longer beat the destination
+    label ``dest_best``: the shortest egress walk or the stop's lower bound ``bounds[s]``
+    (s, :func:`transit.lower_bound.destination_bounds`) reaches it too late."""
+    if dest_best == 2147483647:   # no destination label yet: nothing is hopeless
+        return False
+    return t + min_egress >= dest_best or t + bounds[s] >= dest_best
+
+
+@njit(cache=True, nogil=True)
+def _reach_destination(t, s, dest_best, egress_by_stop):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """The destination label after a label ``t`` (clock s) at stop ``s``: its walk to the
+    destination ``egress_by_stop[s]`` (UNREACHED when none) if that arrives earlier."""
+    e = egress_by_stop[s]
+    if e != 2147483647 and t + e < dest_best:
+        return t + e
+    return dest_best
