@@ -252,10 +252,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
             if t < best[s] and t <= cap:
                 best[s] = t
                 improved_at[s] = round0
-                if marked[s] == 0:
-                    marked[s] = 1
-                    mark_list[n_marked] = s
-                    n_marked += 1
+                n_marked = _mark(s, marked, mark_list, n_marked)
                 if bounds is not None:
                     dest_best = _reach_destination(t, s, dest_best, egress_by_stop)
         k = 0
@@ -321,17 +318,11 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                     a + min_egress >= dest_best or _hopeless(
                                         a, s, dest_best, min_egress, bounds))):
                             best_ride[s] = a
-                            if ride_marked[s] == 0:
-                                ride_marked[s] = 1
-                                ride_list[n_ride] = s
-                                n_ride += 1
+                            n_ride = _mark(s, ride_marked, ride_list, n_ride)
                             if a < best[s]:
                                 best[s] = a
                                 improved_at[s] = round0 + k
-                                if marked[s] == 0:
-                                    marked[s] = 1
-                                    mark_list[n_marked] = s
-                                    n_marked += 1
+                                n_marked = _mark(s, marked, mark_list, n_marked)
                                 if bounds is not None:
                                     dest_best = _reach_destination(a, s, dest_best,
                                                                    egress_by_stop)
@@ -435,10 +426,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                             t, s2, dest_best, min_egress, bounds)):
                         best[s2] = t
                         improved_at[s2] = round0 + k
-                        if marked[s2] == 0:
-                            marked[s2] = 1
-                            mark_list[n_marked] = s2
-                            n_marked += 1
+                        n_marked = _mark(s2, marked, mark_list, n_marked)
                         if bounds is not None:
                             dest_best = _reach_destination(t, s2, dest_best, egress_by_stop)
         for j in range(n_marked):
@@ -455,6 +443,17 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
     if bounds is not None:
         for j in range(egress_stops.shape[0]):
             egress_by_stop[egress_stops[j]] = inf
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mark(s, flags, listed, n):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Put stop ``s`` on the list ``listed[:n]`` of stops to visit next (``flags`` keeps it
+    there once); returns the list's new length."""
+    if flags[s] == 0:
+        flags[s] = 1
+        listed[n] = s
+        return n + 1
+    return n
 
 
 @njit(cache=True, nogil=True)
