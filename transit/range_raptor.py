@@ -338,12 +338,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                         need = t_prev - rel
                         if board_pos >= 0:     # gallop down from the boarded vehicle
                             hi = veh
-                            top = veh
-                            step = 1
-                            while top - step >= v_lo and veh_dep[top - step] >= need:
-                                top -= step
-                                step <<= 1
-                            lo = max(top - step + 1, v_lo)
+                            lo, top = _gallop_down(veh_dep, 0, veh, v_lo, need)
                         else:
                             # Gallop from the vehicle last boarded on this pattern (labels
                             # move little from one departure to the next).
@@ -353,12 +348,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                 lo = v_lo
                                 top = hi
                             elif veh_dep[h] >= need:
-                                top = h
-                                step = 1
-                                while top - step >= v_lo and veh_dep[top - step] >= need:
-                                    top -= step
-                                    step <<= 1
-                                lo = max(top - step + 1, v_lo)
+                                lo, top = _gallop_down(veh_dep, 0, h, v_lo, need)
                             else:
                                 lo = h + 1
                                 step = 1
@@ -366,12 +356,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                                     lo += step
                                     step <<= 1
                                 top = min(lo + step, hi)
-                        while lo < top:        # first vehicle leaving at or after need
-                            mid = (lo + top) >> 1
-                            if veh_dep[mid] < need:
-                                lo = mid + 1
-                            else:
-                                top = mid
+                        lo = _first_at_or_after(veh_dep, 0, lo, top, need)
                         if lo < hi and veh_dep[lo] < t0:
                             veh = lo
                             vehicle_hint[p] = lo
@@ -385,21 +370,11 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                             if t_prev > dep_s[row + trip]:
                                 continue
                             hi = trip
-                            top = trip
-                            step = 1
-                            while top - step >= 0 and dep_s[row + top - step] >= t_prev:
-                                top -= step
-                                step <<= 1
-                            lo = max(top - step + 1, 0)
+                            lo, top = _gallop_down(dep_s, row, trip, 0, t_prev)
                         else:
                             hi = m
                             top = m
-                        while lo < top:
-                            mid = (lo + top) >> 1
-                            if dep_s[row + mid] < t_prev:
-                                lo = mid + 1
-                            else:
-                                top = mid
+                        lo = _first_at_or_after(dep_s, row, lo, top, t_prev)
                         if lo < hi:
                             trip = lo
                             board_pos = i
@@ -443,6 +418,31 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
     if bounds is not None:
         for j in range(egress_stops.shape[0]):
             egress_by_stop[egress_stops[j]] = inf
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _gallop_down(dep, base, top, lo_limit, need):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Galloping search (steps 1, 2, 4, ...) down from index ``top`` of the sorted
+    ``dep[base + lo_limit:base + ...]``: returns ``(lo, top)`` such that the first index at or
+    after which ``dep[base + i] >= need`` lies in ``[lo, top]``."""
+    step = 1
+    while top - step >= lo_limit and dep[base + top - step] >= need:
+        top -= step
+        step <<= 1
+    return max(top - step + 1, lo_limit), top
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _first_at_or_after(dep, base, lo, top, need):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Binary search: the first ``i`` in ``[lo, top)`` with ``dep[base + i] >= need`` (``top``
+    when none), for sorted departures."""
+    while lo < top:
+        mid = (lo + top) >> 1
+        if dep[base + mid] < need:
+            lo = mid + 1
+        else:
+            top = mid
+    return lo
 
 
 @njit(cache=True, nogil=True, inline="always")
