@@ -99,3 +99,53 @@ def test_nairobi_origins_equal_the_general_kernel(shared_data) -> None:
                 got = np.empty((deps.size, tt.n_stops), np.int32)
                 range_durations(tt, state, *access, deps, offsets[d], got, longest)
                 assert np.array_equal(got, _general(tt, access, deps, offsets[d], longest))
+
+
+def test_patterns_idle_in_the_search_span_are_left_out_and_change_nothing() -> None:
+    # R1: one scheduled trip 07:00-07:30 A-B-D; R2: headway template A-M-D (20 min) run
+    # 17:00-19:00 only; R3: headway template A-E-D (25 min) run 07:00-08:00.
+    from tests.test_router_features import DAY as FDAY
+    from tests.test_router_features import coords, feed
+    from transit.range_raptor import _span_patterns, boarding_spans
+
+    tables = feed(trips="route_id,service_id,trip_id\nR1,ALL,T1\nR2,ALL,F2\nR3,ALL,F3",
+                  stop_times="""
+        trip_id,arrival_time,departure_time,stop_id,stop_sequence
+        T1,07:00:00,07:00:00,A,1
+        T1,07:10:00,07:11:00,B,2
+        T1,07:30:00,07:30:00,D,3
+        F2,06:00:00,06:00:00,A,1
+        F2,06:10:00,06:10:00,M,2
+        F2,06:20:00,06:20:00,D,3
+        F3,06:00:00,06:00:00,A,1
+        F3,06:05:00,06:05:00,E,2
+        F3,06:25:00,06:25:00,D,3
+    """, frequencies="""
+        trip_id,start_time,end_time,headway_secs
+        F2,17:00:00,19:00:00,600
+        F3,07:00:00,08:00:00,900
+    """)
+    tt = build_timetable(tables, FDAY)
+    lo, hi = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
+                            tt.pattern_trip_ptr, tt.pattern_time_ptr, tt.trip_dep_s,
+                            tt.pattern_freq_ptr, tt.freq_start_s, tt.freq_end_s)
+    spans = sorted(zip(lo.tolist(), hi.tolist(), strict=True))
+    h = 3600
+    # a vehicle leaves some stop of: R1 07:00-07:30 (the last stop's departure is listed),
+    # R3 07:00 to 07:59:59 + 25 min, R2 17:00 to 18:59:59 + 20 min
+    assert spans == [(7 * h, 7 * h + 1800), (7 * h, 8 * h - 1 + 1500),
+                     (17 * h, 19 * h - 1 + 1200)]
+    state = RaptorState(tt)
+    morning = _span_patterns(tt, state, 7 * h, 8 * h + 1800)
+    anytime = _span_patterns(tt, state, 7 * h, None)
+    assert np.diff(morning[0].astype(np.int64)).sum() == tt.stop_pattern.size - 3
+    assert np.diff(anytime[0].astype(np.int64)).sum() == tt.stop_pattern.size
+    # the searches give the general kernel's durations, capped and uncapped
+    access = access_for_point(tt, *coords("A"))
+    deps = departure_times(6 * h + 50 * 60, 1800)
+    offsets = draw_offsets(tt, 2, 7)
+    for longest in (3600, None):
+        for d in range(2):
+            got = np.empty((deps.size, tt.n_stops), np.int32)
+            range_durations(tt, state, *access, deps, offsets[d], got, longest)
+            assert np.array_equal(got, _general(tt, access, deps, offsets[d], longest))

@@ -95,6 +95,83 @@ def _vehicles(tt: Timetable, state: RaptorState, offsets_s: NDArray[np.int32]
     return found
 
 
+#: Time spans of the stop -> pattern lists are widened to whole quarters of an hour, so
+#: queries at nearby times share one list (a wider span keeps more patterns: still exact).
+SPAN_STEP_S = 900
+
+
+@njit(cache=True)
+def boarding_spans(pattern_stop_ptr: NDArray[np.int32], is_freq: NDArray[np.uint8],
+                   trip_ptr: NDArray[np.int32], time_ptr: NDArray[np.int32],
+                   dep_s: NDArray[np.int32], freq_ptr: NDArray[np.int32],
+                   start_s: NDArray[np.int32], end_s: NDArray[np.int32]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # pragma: no cover
+    """Earliest and latest clock time (s) at which any vehicle of each pattern leaves any
+    of its stops, whatever the draw: a scheduled pattern's departures; a headway pattern's
+    windows ``[start, end)`` (its vehicles leave the first stop in them) plus the
+    template's departures relative to the first stop."""
+    n_patterns = pattern_stop_ptr.shape[0] - 1
+    lo = np.full(n_patterns, np.iinfo(np.int64).max, np.int64)
+    hi = np.full(n_patterns, np.iinfo(np.int64).min, np.int64)
+    for p in range(n_patterns):
+        n = pattern_stop_ptr[p + 1] - pattern_stop_ptr[p]
+        m = 1 if is_freq[p] else trip_ptr[p + 1] - trip_ptr[p]
+        d_lo = np.iinfo(np.int64).max
+        d_hi = np.iinfo(np.int64).min
+        for k in range(time_ptr[p], time_ptr[p] + n * m):
+            d = int(dep_s[k])
+            if d < d_lo:
+                d_lo = d
+            if d > d_hi:
+                d_hi = d
+        if is_freq[p]:
+            for e in range(freq_ptr[p], freq_ptr[p + 1]):
+                lo[p] = min(lo[p], start_s[e] + d_lo)
+                hi[p] = max(hi[p], end_s[e] - 1 + d_hi)
+        elif m > 0:
+            lo[p] = d_lo
+            hi[p] = d_hi
+    return lo, hi
+
+
+def _span_patterns(tt: Timetable, state: RaptorState, first_s: int, last_s: int | None
+                   ) -> tuple[NDArray[np.uint32], NDArray[np.uint32], NDArray[np.int32]]:
+    """The stop -> (pattern, position) lists without the patterns that run no vehicle
+    between ``first_s`` and ``last_s`` (clock s; None: no end), kept in ``state``.
+
+    A search whose labels all lie in that span (departures from ``first_s``; nothing after
+    ``last_s`` matters: the maximum duration or the walk-only time caps it) boards no such
+    pattern, so leaving them out changes no label. A feed with one template trip per time
+    band (what the builder writes) has most of its patterns idle at any one time.
+    """
+    lo_key = first_s // SPAN_STEP_S
+    hi_key = -1 if last_s is None else -(-last_s // SPAN_STEP_S)
+    found = state.span_patterns.get((lo_key, hi_key))
+    if found is None:
+        if state.spans is None:
+            state.spans = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
+                                         tt.pattern_trip_ptr, tt.pattern_time_ptr,
+                                         tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
+                                         tt.freq_end_s)
+        lo, hi = state.spans
+        running = hi >= lo_key * SPAN_STEP_S
+        if hi_key >= 0:
+            running &= lo <= hi_key * SPAN_STEP_S
+        u = state.unsigned
+        if running.all():
+            found = (u["stop_pattern_ptr"], u["stop_pattern"], tt.stop_pattern_pos)
+        else:
+            keep = running[tt.stop_pattern]
+            ptr = np.concatenate([[0], np.cumsum(keep)])[tt.stop_pattern_ptr]
+            found = (np.ascontiguousarray(ptr, np.uint32),
+                     np.ascontiguousarray(u["stop_pattern"][keep]),
+                     np.ascontiguousarray(tt.stop_pattern_pos[keep]))
+        if len(state.span_patterns) >= 16:
+            state.span_patterns.clear()
+        state.span_patterns[(lo_key, hi_key)] = found
+    return found
+
+
 def _unsigned(a: NDArray[np.int32]) -> NDArray[np.uint32]:
     """The same non-negative int32 indices read as uint32 (a view, no copy)."""
     return np.ascontiguousarray(a, np.int32).view(np.uint32)
@@ -188,10 +265,14 @@ def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
     order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
     veh_ptr, veh_dep = _vehicles(tt, state, offsets_s)
     u = state.unsigned
+    horizon = min(max_duration_s, upper_s if bounds_s is not None else int(UNREACHED))
+    sp_ptr, sp_pattern, sp_pos = _span_patterns(
+        tt, state, int(deps.min()),
+        None if horizon >= int(UNREACHED) else int(deps.max()) + horizon)
     _search_all(u["pattern_stop_ptr"], u["pattern_stops"], tt.pattern_board_ok,
                 tt.pattern_alight_ok, tt.pattern_is_frequency, tt.pattern_trip_ptr,
                 tt.pattern_time_ptr, tt.trip_dep_s, tt.trip_arr_s, veh_ptr, veh_dep,
-                u["stop_pattern_ptr"], u["stop_pattern"], tt.stop_pattern_pos,
+                sp_ptr, sp_pattern, sp_pos,
                 u["transfer_ptr"], u["transfer_stop"], tt.transfer_s,
                 _unsigned(access_stops), np.asarray(access_s, np.int32), deps, order,
                 state.best_s, state.best_ride_s, state.marked, state.ride_marked,

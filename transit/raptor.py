@@ -115,6 +115,12 @@ class RaptorState:
             **as_u32, "mark_list": np.zeros(n, np.uint32), "ride_list": np.zeros(n, np.uint32),
             "pattern_queue": np.zeros(tt.n_patterns, np.uint32)}
         self.draw_vehicles: dict[bytes, tuple[NDArray[np.int32], NDArray[np.int32]]] = {}
+        # transit.range_raptor: each pattern's boarding span, and the stop -> (pattern,
+        # position) lists of the patterns running in a time span, by span
+        self.spans: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+        self.span_patterns: dict[tuple[int, int], tuple[NDArray[np.uint32],
+                                                        NDArray[np.uint32],
+                                                        NDArray[np.int32]]] = {}
         self.vehicle_hint = np.full(tt.n_patterns, -1, np.int64)   # last boarded, any draw
 
     def reverse_graph(self) -> ReverseGraph:
