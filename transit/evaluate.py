@@ -50,7 +50,7 @@ from transit.model import Network, Pattern, Shape
 from transit.sim_geometry import Plane
 
 __all__ = ["DENSIFY_M", "MAX_TURN_DEG", "StopPairs", "evaluate_network", "lcs_length",
-           "match_points", "travel_headings"]
+           "match_points", "run_time_pairs", "travel_headings"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -242,9 +242,11 @@ def _shape_error_m(built: Shape, truth: Shape, plane: Plane) -> float:
     return float(np.mean(shapely.distance(shapely.points(pts), line)))
 
 
-def _run_errors(bp: Pattern, tp: Pattern,
-                pairs: list[tuple[int, int]]) -> list[tuple[str, float]]:
-    """``(band, percent error)`` of built run times against truth, bands present in both."""
+def run_time_pairs(bp: Pattern, tp: Pattern,
+                   pairs: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """``(band, built s, truth s)`` of every pair of consecutive built stops matched to
+    truth stops ``pairs`` (``(truth index, built index)``, in order), bands present in
+    both: the truth time is the runs plus the dwells of the truth stops in between."""
     truth_by_band = {t.band: t for t in tp.timings}
     out = []
     for bt in bp.timings:
@@ -255,9 +257,15 @@ def _run_errors(bp: Pattern, tp: Pattern,
             if bi1 != bi0 + 1:
                 continue  # the built pattern has an unmatched stop between them
             truth_s = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
-            if truth_s > 0:
-                out.append((bt.band, abs(bt.run_times_s[bi0] - truth_s) / truth_s * 100))
+            out.append((bt.band, bt.run_times_s[bi0], truth_s))
     return out
+
+
+def _run_errors(bp: Pattern, tp: Pattern,
+                pairs: list[tuple[int, int]]) -> list[tuple[str, float]]:
+    """``(band, percent error)`` of built run times against truth, bands present in both."""
+    return [(band, abs(built_s - truth_s) / truth_s * 100)
+            for band, built_s, truth_s in run_time_pairs(bp, tp, pairs) if truth_s > 0]
 
 
 def evaluate_network(built: Network, truth: Network, *, radius_m: float = 30.0,

@@ -30,7 +30,6 @@ computed, it changes nothing).
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -102,7 +101,7 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
 def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
                        mapping: Any) -> list[tuple[str, str, float, float]]:
     """``(truth pattern, band, signed % error, truth s)`` over the evaluator's stop pairs."""
-    from transit.evaluate import _lcs_pairs
+    from transit.evaluate import _lcs_pairs, run_time_pairs
 
     bp_of = {p.pattern_id: p for p in built.patterns}
     tp_of = {p.pattern_id: p for p in truth.patterns}
@@ -111,20 +110,9 @@ def _signed_run_errors(built: Any, truth: Any, ev: dict[str, Any],
         if not row["recovered"]:
             continue
         tp, bp = tp_of[row["truth_pattern"]], bp_of[row["built_pattern"]]
-        mapped = mapping(tp, bp)
-        pairs = _lcs_pairs(mapped, bp.stop_ids)
-        truth_by_band = {t.band: t for t in tp.timings}
-        for bt in bp.timings:
-            tt = truth_by_band.get(bt.band)
-            if tt is None:
-                continue
-            for (ti0, bi0), (ti1, bi1) in itertools.pairwise(pairs):
-                if bi1 != bi0 + 1:
-                    continue
-                ts = sum(tt.run_times_s[ti0:ti1]) + sum(tt.dwell_s[ti0 + 1:ti1])
-                if ts > 0:
-                    out.append((tp.pattern_id, bt.band, (bt.run_times_s[bi0] - ts) / ts * 100,
-                                float(ts)))
+        pairs = _lcs_pairs(mapping(tp, bp), bp.stop_ids)
+        out.extend((tp.pattern_id, band, (built_s - truth_s) / truth_s * 100, float(truth_s))
+                   for band, built_s, truth_s in run_time_pairs(bp, tp, pairs) if truth_s > 0)
     return out
 
 
