@@ -107,6 +107,18 @@ def destination_bounds(graph: ReverseGraph, n_stops: int, egress_stops: NDArray[
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _push(v, d, n_buckets, head, nxt, node, label, n_entries):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Put label ``d`` of node ``v`` in its bucket as entry ``n_entries``; returns the
+    new number of entries."""
+    b = d % n_buckets
+    node[n_entries] = v
+    label[n_entries] = d
+    nxt[n_entries] = head[b]
+    head[b] = n_entries
+    return n_entries + 1
+
+
 @njit(cache=True, nogil=True)
 def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np.int32],
               sources: NDArray[np.int32], source_s: NDArray[np.int32],
@@ -132,12 +144,7 @@ def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np
         d = np.int64(source_s[j])
         if d < dist[s]:
             dist[s] = d
-            b = d % n_buckets
-            node[n_entries] = s
-            label[n_entries] = d
-            nxt[n_entries] = head[b]
-            head[b] = n_entries
-            n_entries += 1
+            n_entries = _push(s, d, n_buckets, head, nxt, node, label, n_entries)
             pending += 1
             cur = min(cur, d)
     while pending > 0:
@@ -156,12 +163,8 @@ def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np
                         nd = d + weight[q]
                         if nd < dist[u]:
                             dist[u] = nd
-                            bb = nd % n_buckets
-                            node[n_entries] = u
-                            label[n_entries] = nd
-                            nxt[n_entries] = head[bb]
-                            head[bb] = n_entries
-                            n_entries += 1
+                            n_entries = _push(u, nd, n_buckets, head, nxt, node, label,
+                                              n_entries)
                             pending += 1
                 e = after
         cur += 1
