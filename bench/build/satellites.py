@@ -8,6 +8,11 @@ emitted stop is then classed against the truth, only to look: *hit* (within 30 m
 Abidjan-feed stop), *satellite* (beyond 30 m, its nearest feed stop matched by another built
 stop) or *other miss*. It prints
 
+* **what the misses are**: for every stop beyond 30 m of the feed, whether a feed stop of its
+  direction (heading from the previous to the next stop of the feed's trips) lies within
+  75 m and is already matched by a built stop of that direction (a *duplicate*: what a
+  queue rule can remove), lies within 75 m unmatched (an *offset* stop), or only feed
+  stops of the other direction lie within 75 m, or none;
 * **per-stop features** and how well each one alone separates hits from the rest (ROC AUC;
   0.5 is chance): support, passing traces, regularity (support / passing), median dwell,
   share of passing traces that slow to 2 m/s (:func:`transit.stops.slow_passes`),
@@ -100,6 +105,7 @@ class Emitted:
     lon: NDArray[np.float64]
     features: dict[str, NDArray[np.float64]]
     pairs: NDArray[np.float64]  # (stop, other, distance m, along m, rides, co-dwelling rides)
+    miss_kind: tuple[str, ...] = ()  # per stop, "" for a hit (see :func:`miss_kinds`)
 
 
 def _same_direction(h1: float, h2: float, max_deg: float = 45.0) -> bool:
@@ -205,7 +211,69 @@ def emitted_stops(network: Any, log: dict[str, Any], *, max_m: float,
     hit = d_feed <= 30.0
     satellite = ~hit & np.isin(near, near[hit])
     return Emitted(x=x, y=y, heading=heading, support=support, hit=hit, satellite=satellite,
-                   lat=lat, lon=lon, features=features, pairs=pairs)
+                   lat=lat, lon=lon, features=features, pairs=pairs,
+                   miss_kind=miss_kinds(x, y, heading, proj))
+
+
+def _feed_stops(proj: Any) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                    list[list[float]]]:
+    """The feed's stops in the plane and the headings (deg) its trips pass each one with."""
+    import zipfile
+
+    import pandas as pd
+
+    from bench.build.baseline import ABIDJAN_GTFS
+
+    with zipfile.ZipFile(ABIDJAN_GTFS) as zf:
+        with zf.open("stops.txt") as fh:
+            stops = pd.read_csv(fh, dtype={"stop_id": str})
+        with zf.open("stop_times.txt") as fh:
+            times = pd.read_csv(fh, dtype={"stop_id": str, "trip_id": str},
+                                usecols=["trip_id", "stop_id", "stop_sequence"])
+    fx, fy = proj.forward(stops["stop_lat"].to_numpy(float), stops["stop_lon"].to_numpy(float))
+    row = {sid: k for k, sid in enumerate(stops["stop_id"])}
+    headings: list[list[float]] = [[] for _ in range(len(stops))]
+    for _, trip in times.sort_values(["trip_id", "stop_sequence"]).groupby("trip_id"):
+        ids = [row[s] for s in trip["stop_id"]]
+        for k, s in enumerate(ids):
+            a, b = ids[max(k - 1, 0)], ids[min(k + 1, len(ids) - 1)]
+            if (fx[a], fy[a]) != (fx[b], fy[b]):
+                headings[s].append(float(np.degrees(np.arctan2(fx[b] - fx[a],
+                                                               fy[b] - fy[a])) % 360.0))
+    return fx, fy, headings
+
+
+def miss_kinds(x: NDArray[np.float64], y: NDArray[np.float64], heading: NDArray[np.float64],
+               proj: Any, *, radius_m: float = 30.0, near_m: float = 75.0) -> tuple[str, ...]:
+    """Per built stop: "" when a feed stop lies within ``radius_m``, else what lies near."""
+    from scipy.spatial import cKDTree
+
+    fx, fy, fh = _feed_stops(proj)
+    tree = cKDTree(np.c_[fx, fy])
+
+    def own_direction(i: int, j: int) -> bool:
+        return not np.isfinite(heading[i]) or any(_same_direction(heading[i], h, 60.0)
+                                                  for h in fh[j])
+
+    def nearby(i: int, r: float) -> list[int]:
+        hits = tree.query_ball_point([x[i], y[i]], r)
+        return sorted(hits, key=lambda j: (float(np.hypot(fx[j] - x[i], fy[j] - y[i])), j))
+
+    matched = set()
+    for i in range(len(x)):
+        own = [j for j in nearby(i, radius_m) if own_direction(i, j)]
+        if own:
+            matched.add(own[0])
+    out = []
+    for i in range(len(x)):
+        if nearby(i, radius_m):
+            out.append("")
+            continue
+        close = nearby(i, near_m)
+        own = [j for j in close if own_direction(i, j)]
+        out.append(("duplicate" if own[0] in matched else "offset") if own
+                   else "other direction only" if close else "none")
+    return tuple(out)
 
 
 def queue_rule(e: Emitted, *, max_m: float, theta: float, rho: float,
@@ -283,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Abidjan: {len(e.x)} stops emitted: {int(e.hit.sum())} hits, "
           f"{int(e.satellite.sum())} satellites, {int(other.sum())} other misses; "
           f"recall {r0:.3f}, precision {p0:.3f}")
+    print("\nstops beyond 30 m of the feed, by what feed stops lie within 75 m "
+          "(satellites / other misses):")
+    for kind in ("duplicate", "offset", "other direction only", "none"):
+        mine = np.array([k == kind for k in e.miss_kind])
+        print(f"  {kind:<22} {int((mine & e.satellite).sum()):5d} / {int((mine & other).sum()):5d}")
     print(f"\n{'feature':<24}{'AUC hit/rest':>13}{'AUC hit/sat':>12}   median hit / sat / other")
     for name, v in e.features.items():
         both = e.hit | e.satellite
