@@ -114,7 +114,7 @@ def _store_segments(db: Path) -> list[Any]:
 def abidjan(*, store: bool, baseline: bool, fresh_baseline: bool = False) -> dict[str, Any]:
     """Build the 762 real traces without field stops; time it; score it and the baseline."""
     from bench.build.abidjan import load_segments
-    from bench.build.baseline import evaluate_abidjan, precision_breakdown
+    from bench.build.baseline import evaluate_abidjan
     from gtfs_out.independent import run_gtfs_guru
     from gtfs_out.validate import validate_feed
     from gtfs_out.write import write_feed
@@ -147,7 +147,6 @@ def abidjan(*, store: bool, baseline: bool, fresh_baseline: bool = False) -> dic
         "stops": len(res.network.stops), "routes": len(res.network.routes),
         "patterns": len(res.network.patterns),
         "recall": ours["recall"], "precision": ours["precision"], "f1": ours["f1"],
-        "precision_breakdown": precision_breakdown(stops),
         "gtfs_guru_errors": _errors(guru), "own_rule_errors": _errors(own),
         "gtfs_guru_warnings": dict(Counter(f.code for f in guru if f.severity == "warning")),
         "load_s": t1 - t0, "build_s": t2 - t1, "write_s": t3 - t2, "validate_s": t4 - t3,
@@ -249,13 +248,6 @@ def main(argv: list[str] | None = None) -> int:
         print(_row("recall target", a["recall"], TARGETS["abidjan_recall"], True, ".3f"))
         print(_row("precision target", a["precision"], TARGETS["abidjan_precision"], True,
                    ".3f"))
-        pb = a["precision_breakdown"]
-        if pb:
-            print(f"  built stops within 30 / 75 / 150 m of a feed stop: {pb['within_30m']:.3f}"
-                  f" / {pb['within_75m']:.3f} / {pb['within_150m']:.3f}; of the "
-                  f"{pb['beyond_radius']:.0f} beyond 30 m, {pb['satellites']:.0f} are "
-                  f"satellites (their nearest feed stop is matched by another built stop); "
-                  f"precision without them {pb['precision_without_satellites']:.3f}")
         print(f"  load {a['load_s']:.1f} s, build {a['build_s']:.1f} s, write "
               f"{a['write_s']:.1f} s, validate {a['validate_s']:.1f} s")
         print(_row("build -> validated feed (s)", a["build_to_validated_s"],

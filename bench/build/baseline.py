@@ -49,13 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.common import (
-    EARTH_RADIUS_M,
-    SHARED_DATA,
-    ensure_peer_venvs,
-    run_worker,
-    score_stops,
-)
+from bench.common import SHARED_DATA, ensure_peer_venvs, run_worker, score_stops
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_trackintel_worker.py"
@@ -237,41 +231,6 @@ def evaluate_abidjan(
         "n_stop_waypoints": rec["n_truth"],
         "n_gtfs_stops": prec["n_truth"],
     }
-
-
-#: Distance bands (m) of the precision breakdown.
-PRECISION_BANDS_M = (30.0, 75.0, 150.0)
-
-
-def precision_breakdown(predicted_latlon: list[tuple[float, float]] | np.ndarray,
-                        gtfs_zip: Path = ABIDJAN_GTFS,
-                        radius_m: float = 30.0) -> dict[str, float]:
-    """Where the predicted stops that miss the feed lie, to read the precision figure.
-
-    ``within_<b>m``: share of predicted stops whose nearest feed stop is within ``b`` m.
-    ``satellites``: predicted stops beyond ``radius_m`` of every feed stop whose nearest
-    feed stop is already matched (within ``radius_m``) by another predicted stop: a second
-    cluster near a stop that was found (a queue before it, a junction after it).
-    ``precision_without_satellites``: the precision if every satellite were dropped and
-    nothing else changed (a ceiling for rules that suppress them).
-    """
-    from sklearn.neighbors import BallTree
-
-    pred = np.radians(np.asarray(predicted_latlon, np.float64).reshape(-1, 2))
-    feed = np.radians(read_gtfs_stop_coords(gtfs_zip))
-    if not len(pred) or not len(feed):
-        return {}
-    dist, nearest = BallTree(feed, metric="haversine").query(pred, k=1)
-    dist_m = dist[:, 0] * EARTH_RADIUS_M
-    nearest = nearest[:, 0]
-    hit = dist_m <= radius_m
-    satellites = ~hit & np.isin(nearest, nearest[hit])
-    out = {f"within_{int(b)}m": float(np.mean(dist_m <= b)) for b in PRECISION_BANDS_M}
-    out["satellites"] = float(satellites.sum())
-    out["beyond_radius"] = float((~hit).sum())
-    out["precision_without_satellites"] = float(hit.sum() / max(len(pred) - satellites.sum(),
-                                                                1))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
