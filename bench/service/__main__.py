@@ -1,7 +1,11 @@
 """Service load benchmark on loopback: ``/journeys`` latency and throughput, and the
 ``/feeds/latest.zip`` ``If-None-Match`` -> ``304`` path.
 
-Run: ``.venv/bin/python -m bench.service [--data ../shared/data] [--seconds 10]``
+Run: ``.venv/bin/python -m bench.service [--data ../shared/data] [--seconds 10]
+[--feeds sample,abidjan,nairobi] [--save-answers FILE]``
+(``--feeds nairobi``: only the Nairobi rows, about 30 s at the default 10 s per run;
+``--save-answers``: the JSON answers to 300 distinct /journeys questions per feed, as
+lines ``feed<TAB>path<TAB>body``, to diff the answers of two versions of the code).
 
 1. Starts ``transit serve`` (a fresh SQLite store, public queries) on a free port.
 2. Follows the README: uploads the Abidjan sample traces, starts a build, waits for the
@@ -41,6 +45,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 import numpy as np
@@ -220,12 +225,36 @@ def _not_modified(client: httpx.Client) -> tuple[int, float]:
     return (codes.pop() if len(codes) == 1 else -1), per_ms
 
 
+def _save_answers(client: httpx.Client, feed: str, paths: list[str], out: TextIO) -> None:
+    """Ask ``paths`` one by one (questions the load runs never ask) and write each answer."""
+    for path in paths:
+        r = client.get(path)
+        out.write(f"{feed}\t{path}\t{r.status_code} {r.text}\n")
+    out.flush()
+
+
+#: The feeds the benchmark can load (``--feeds``), in the order they are published.
+FEEDS = {"sample": "Abidjan sample build", "abidjan": "Abidjan, all 762 traces built",
+         "nairobi": "Nairobi Digital Matatus"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--feeds", default=",".join(FEEDS),
+                        help=f"comma-separated rows to run, of {', '.join(FEEDS)} "
+                             "(default: all)")
+    parser.add_argument("--save-answers", type=Path, default=None,
+                        help="write the answers to 300 distinct /journeys questions per feed "
+                             "(feed, path, body per line) before the load runs")
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.feeds.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(FEEDS))
+    if unknown or not chosen:
+        parser.error(f"--feeds: unknown {', '.join(unknown) or '(none given)'}; "
+                     f"choose among {', '.join(FEEDS)}")
     use_wrk = shutil.which("wrk") is not None
     load = "wrk" if use_wrk else "python (install wrk: apt-get install -y wrk)"
     print(f"load generator: {load}; {os.cpu_count()} cores; {args.connections} connections, "
@@ -238,15 +267,23 @@ def main() -> None:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         proc = _start(folder, port)
+        print(f"server pid {proc.pid} on port {port}", flush=True)
         try:
             with httpx.Client(base_url=base, timeout=300) as client:
-                took = _publish_abidjan(client, args.data, admin)
-                print(f"README flow: 2 uploads + build + publish in {took:.1f} s", flush=True)
-                full = _build_abidjan_full(args.data, folder / "abidjan-full.zip")
-                feeds = [("Abidjan sample build", None),
-                         ("Abidjan, all 762 traces built", full),
-                         ("Nairobi Digital Matatus", args.data / "nairobi-gtfs" / "gtfs.zip")]
-                for label, zip_path in feeds:
+                feeds: list[tuple[str, str, Path | None]] = []
+                if "sample" in chosen:
+                    took = _publish_abidjan(client, args.data, admin)
+                    print(f"README flow: 2 uploads + build + publish in {took:.1f} s",
+                          flush=True)
+                    feeds.append(("sample", FEEDS["sample"], None))
+                if "abidjan" in chosen:
+                    full = _build_abidjan_full(args.data, folder / "abidjan-full.zip")
+                    feeds.append(("abidjan", FEEDS["abidjan"], full))
+                if "nairobi" in chosen:
+                    feeds.append(("nairobi", FEEDS["nairobi"],
+                                  args.data / "nairobi-gtfs" / "gtfs.zip"))
+                answers = args.save_answers.open("w") if args.save_answers else None
+                for name, label, zip_path in feeds:
                     if zip_path is not None:
                         with zip_path.open("rb") as fh:
                             client.post("/feeds", files={"file": (zip_path.name, fh)},
@@ -256,6 +293,8 @@ def main() -> None:
                     single = _paths(stops, 50_000, seed=3, query="window=0&draws=1")
                     hot = _paths(stops, 50, seed=2)
                     _warm(client, hot + distinct[:10] + single[:10])  # JIT, pool, hot set
+                    if answers is not None:
+                        _save_answers(client, name, distinct[-300:], answers)
                     for kind, paths in (("distinct", distinct[10:]),
                                         ("distinct, window=0 draws=1", single[10:]),
                                         ("hot set of 50 (answers kept)", hot)):
@@ -272,6 +311,8 @@ def main() -> None:
                               f"{res['rps']:.0f} req/s, server CPU {res['cpu_ms']:.2f} ms "
                               f"per request on {res['cores']:.2f} cores; load average "
                               f"{os.getloadavg()[0]:.1f}", flush=True)
+                if answers is not None:
+                    answers.close()
                 code, per_ms = _not_modified(client)
         finally:
             proc.send_signal(signal.SIGTERM)
