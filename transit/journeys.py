@@ -186,7 +186,10 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
     walk_only_s = int(walk_s_for_m(walk_m, tt.walk))
     # Many searches to one destination: one backward Dijkstra for tighter pruning bounds
     # than the straight line pays for itself (it costs about two single searches).
-    bounds = (destination_bounds(state.reverse_graph(), tt.n_stops, *egress)
+    # Bounds over the walk-only time prune no more than UNREACHED does (see
+    # destination_bounds), so the Dijkstra stops there.
+    bounds = (destination_bounds(state.reverse_graph(), tt.n_stops, *egress,
+                                 max_s=walk_only_s)
               if offsets.shape[0] * deps.size >= _BOUNDS_FROM_SAMPLES else None)
     samples = travel_times_to_destination(tt, state, access, egress, deps, offsets,
                                           walk_only_s, destination=destination,

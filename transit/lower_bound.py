@@ -95,15 +95,25 @@ def _pattern_hops(stop_ptr: NDArray[np.int32], stops: NDArray[np.int32],
 
 
 def destination_bounds(graph: ReverseGraph, n_stops: int, egress_stops: NDArray[np.int32],
-                       egress_s: NDArray[np.int32]) -> NDArray[np.int32]:
+                       egress_s: NDArray[np.int32],
+                       max_s: int | None = None) -> NDArray[np.int32]:
     """Lower bound (s) from every stop to the destination; UNREACHED where none exists.
 
     ``egress_stops``/``egress_s`` are the stops the destination is walked to from and those
-    walks (the same arrays the search is given).
+    walks (the same arrays the search is given). With ``max_s`` the search stops once every
+    bound up to ``max_s`` is final, and the stops whose bound is larger read UNREACHED too.
+
+    For a search given ``upper_s`` (walking the whole way; see
+    :func:`transit.raptor.run_raptor`), ``max_s = upper_s`` prunes exactly as the full
+    bounds do: a label at a stop is no earlier than its departure ``t_dep`` (a ride's
+    label is tested one second early, ``t - 1 >= t_dep - 1``), the destination label is at
+    most ``t_dep + upper_s``, so a bound of ``upper_s + 1`` or more already makes every
+    label at that stop hopeless, as UNREACHED does.
     """
     out = np.full(n_stops, UNREACHED, np.int32)
+    limit = int(UNREACHED) if max_s is None else min(max(int(max_s), 0), int(UNREACHED))
     _dijkstra(graph.ptr, graph.src, graph.weight_s, np.asarray(egress_stops, np.int32),
-              np.asarray(egress_s, np.int32), out, graph.max_weight_s)
+              np.asarray(egress_s, np.int32), out, graph.max_weight_s, limit)
     return out
 
 
@@ -122,13 +132,16 @@ def _push(v, d, n_buckets, head, nxt, node, label, n_entries):  # type: ignore[n
 @njit(cache=True, nogil=True)
 def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np.int32],
               sources: NDArray[np.int32], source_s: NDArray[np.int32],
-              dist: NDArray[np.int32], max_weight: int) -> None:  # pragma: no cover
+              dist: NDArray[np.int32], max_weight: int,
+              limit: int) -> None:  # pragma: no cover
     """Multi-source Dijkstra over in-edges with Dial's bucket queue.
 
     Weights are whole seconds no larger than ``max_weight``, so ``max_weight + 1``
     circular buckets hold every pending label and the queue costs O(1) per operation
     (R. B. Dial, "Algorithm 360: shortest-path forest with topological ordering",
     CACM 12(11), 1969). Entries are linked lists in flat arrays; stale ones are skipped.
+    Buckets are emptied in order up to ``limit`` (s): the distances up to it are then
+    final, and the larger (tentative) ones are set to UNREACHED.
     """
     n_buckets = max_weight + 1
     head = np.full(n_buckets, -1, np.int32)
@@ -147,7 +160,7 @@ def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np
             n_entries = _push(s, d, n_buckets, head, nxt, node, label, n_entries)
             pending += 1
             cur = min(cur, d)
-    while pending > 0:
+    while pending > 0 and cur <= limit:
         b = cur % n_buckets
         while head[b] != -1:          # zero-weight edges refill the bucket being emptied
             e = head[b]
@@ -168,3 +181,7 @@ def _dijkstra(ptr: NDArray[np.int64], src: NDArray[np.int32], weight: NDArray[np
                             pending += 1
                 e = after
         cur += 1
+    if limit < 2147483647:   # labels over the limit may be tentative: drop them all
+        for v in range(dist.shape[0]):
+            if dist[v] > limit:
+                dist[v] = 2147483647

@@ -1,0 +1,117 @@
+"""What /journeys does around the router kernel gives the answers it gave before.
+
+* Dijkstra bounds cut off at the walk-only time (``destination_bounds(max_s=)``) are the
+  full bounds with those over the cut-off read as UNREACHED, and the searches pruned by
+  them return the same arrivals and the same itinerary as with the full bounds (random
+  small feeds and Nairobi pairs, both kernels).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests import router_reference as ref
+from tests.test_router_reference import DAY, small_feeds
+from transit import journeys
+from transit.lower_bound import destination_bounds
+from transit.one_to_all import (
+    access_for_point,
+    departure_times,
+    draw_offsets,
+    travel_times_to_destination,
+)
+from transit.raptor import RaptorState, run_raptor
+from transit.timetable import UNREACHED, Timetable, build_timetable
+from transit.walk import haversine_m, walk_s_for_m
+
+
+def _same_with_cut_bounds(tt: Timetable, origin: tuple[float, float],
+                          destination: tuple[float, float], deps: np.ndarray,
+                          offsets: np.ndarray, extra_walk_s: int = 0) -> None:
+    """Bounds cut at the walk-only time prune both kernels as the full bounds do."""
+    state = RaptorState(tt)
+    access = access_for_point(tt, *origin)
+    egress = access_for_point(tt, *destination)
+    walk_m = float(haversine_m(origin[0], origin[1], destination[0], destination[1]))
+    upper = int(walk_s_for_m(walk_m, tt.walk)) + extra_walk_s
+    full = destination_bounds(state.reverse_graph(), tt.n_stops, *egress)
+    cut = destination_bounds(state.reverse_graph(), tt.n_stops, *egress, max_s=upper)
+    assert np.array_equal(cut, np.where(full > upper, UNREACHED, full))
+    want = travel_times_to_destination(tt, state, access, egress, deps, offsets, upper,
+                                       destination=destination, bounds_s=full)
+    got = travel_times_to_destination(tt, state, access, egress, deps, offsets, upper,
+                                      destination=destination, bounds_s=cut)
+    assert np.array_equal(got, want)
+    for d in range(offsets.shape[0]):       # the tracked search of the itinerary
+        one = deps[d % deps.size:d % deps.size + 1]
+        legs = []
+        for bounds in (full, cut):
+            arrive = run_raptor(tt, state, *access, *egress, one, offsets[d], track=True,
+                                destination=destination, bounds_s=bounds, upper_s=upper)
+            legs.append((arrive.tolist(), journeys.rebuild_legs(tt, state, access, egress,
+                                                                origin, destination)))
+        assert legs[0] == legs[1]
+
+
+@pytest.mark.slow
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=small_feeds(), data=st.data())
+def test_cut_bounds_prune_as_the_full_ones_on_random_feeds(tables: dict[str, pd.DataFrame],
+                                                           data: st.DataObject) -> None:
+    tt = build_timetable(tables, DAY)
+    coords = ref.stop_coords(tables)
+    ids = sorted(coords)
+    o = coords[data.draw(st.sampled_from(ids))]
+    d = coords[data.draw(st.sampled_from(ids))]
+    deps = departure_times(data.draw(st.integers(5 * 3600, 9 * 3600)),
+                           data.draw(st.sampled_from([0, 600, 3600])))
+    offsets = draw_offsets(tt, data.draw(st.integers(1, 4)), data.draw(st.integers(0, 999)))
+    # 0: the walk-only time itself; > 0: a looser upper bound, so a looser cut-off
+    _same_with_cut_bounds(tt, o, d, deps, offsets,
+                          data.draw(st.sampled_from([0, 0, 60, 10**6])))
+
+
+@pytest.mark.slow
+def test_cut_bounds_prune_as_the_full_ones_on_nairobi(shared_data: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nairobi stop pairs as /journeys asks them (thirty at random, twenty within 2 km,
+    where the cut-off drops most stops); plan_journey's whole answer too."""
+    from gtfs_out.read import read_feed
+
+    tt = build_timetable(read_feed(shared_data / "nairobi-gtfs" / "gtfs.zip"),
+                         dt.date(2019, 11, 5))
+    offsets = draw_offsets(tt, 5, 0)
+    deps = departure_times(7 * 3600 + 1800, 3600)
+    rng = np.random.default_rng(11)
+    pairs = [((float(tt.stop_lat[a]), float(tt.stop_lon[a])),
+              (float(tt.stop_lat[b]), float(tt.stop_lon[b])))
+             for a, b in rng.integers(0, tt.n_stops, (30, 2))]
+    while len(pairs) < 50:
+        a, b = rng.integers(0, tt.n_stops, 2)
+        o, d = (float(tt.stop_lat[a]), float(tt.stop_lon[a])), (float(tt.stop_lat[b]),
+                                                                  float(tt.stop_lon[b]))
+        if 500 < float(haversine_m(*o, *d)) < 2000:
+            pairs.append((o, d))
+    state = RaptorState(tt)
+    got = [journeys.plan_journey(tt, o, d, deps[0], state=state, offsets_s=offsets)
+           for o, d in pairs]
+    for o, d in pairs[:5] + pairs[30:40]:
+        _same_with_cut_bounds(tt, o, d, deps, offsets)
+
+    def full_bounds(*args: object, max_s: int | None = None) -> np.ndarray:
+        return destination_bounds(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journeys, "destination_bounds", full_bounds)
+    want = [journeys.plan_journey(tt, o, d, deps[0], state=state, offsets_s=offsets)
+            for o, d in pairs]
+    assert [r.as_dict() for r in got] == [r.as_dict() for r in want]
+    assert all(np.array_equal(g.samples_s, w.samples_s) for g, w in zip(got, want, strict=True))
+    assert sum(len(r.itinerary) > 1 for r in got) > 30     # most ride
+
