@@ -4,6 +4,8 @@
   full bounds with those over the cut-off read as UNREACHED, and the searches pruned by
   them return the same arrivals and the same itinerary as with the full bounds (random
   small feeds and Nairobi pairs, both kernels).
+* The area check from the timetable's kept bounding box accepts and refuses exactly what
+  :func:`transit.one_to_all.check_in_area` does, with the same message.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from hypothesis import strategies as st
 from tests import router_reference as ref
 from tests.test_router_reference import DAY, small_feeds
 from transit import journeys
+from transit.errors import InputError
 from transit.lower_bound import destination_bounds
 from transit.one_to_all import (
     access_for_point,
+    check_in_area,
     departure_times,
     draw_offsets,
     travel_times_to_destination,
@@ -114,4 +118,50 @@ def test_cut_bounds_prune_as_the_full_ones_on_nairobi(shared_data: Path,
     assert [r.as_dict() for r in got] == [r.as_dict() for r in want]
     assert all(np.array_equal(g.samples_s, w.samples_s) for g, w in zip(got, want, strict=True))
     assert sum(len(r.itinerary) > 1 for r in got) > 30     # most ride
+
+
+def _outcome(check: object, tt: Timetable, lat: float, lon: float) -> str | None:
+    try:
+        check(tt, lat, lon, what="origin")  # type: ignore[operator]
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def test_area_check_from_the_kept_box_is_the_full_check() -> None:
+    from tests.test_router_features import feed
+
+    stops = """
+        stop_id,stop_name,stop_lat,stop_lon
+        A,Alpha,-1.30,36.80
+        B,Bravo,-1.25,36.83
+        D,Delta,-1.20,36.90
+    """
+    tables = feed(stops=stops, trips="route_id,service_id,trip_id\nR1,ALL,T1", stop_times="""
+        trip_id,arrival_time,departure_time,stop_id,stop_sequence
+        T1,07:00:00,07:00:00,A,1
+        T1,07:10:00,07:11:00,B,2
+        T1,07:30:00,07:30:00,D,3
+    """)
+    tt = build_timetable(tables, DAY)
+    lat0, lat1 = float(tt.stop_lat.min()), float(tt.stop_lat.max())
+    lon0, lon1 = float(tt.stop_lon.min()), float(tt.stop_lon.max())
+    pad = tt.walk.max_access_m / 111_000.0
+    rng = np.random.default_rng(0)
+    points = list(zip(rng.uniform(lat0 - 3 * pad, lat1 + 3 * pad, 3000),
+                      rng.uniform(lon0 - 3 * pad, lon1 + 3 * pad, 3000), strict=True))
+    # the box's edges, exactly and one step either side
+    for lat in (lat0 - pad, lat1 + pad):
+        points += [(np.nextafter(lat, -90), lon0), (lat, lon0), (np.nextafter(lat, 90), lon0)]
+    for lat in (lat0, lat1):
+        wide = pad / max(np.cos(np.radians(lat)), 1e-6)
+        for lon in (lon0 - wide, lon1 + wide):
+            points += [(lat, np.nextafter(lon, -180)), (lat, lon), (lat, np.nextafter(lon, 180))]
+    points += [(float("nan"), lon0), (lat0, float("inf")), (91.0, lon0), (lat0, 181.0)]
+    outcomes = set()
+    for lat, lon in points:
+        want = _outcome(check_in_area, tt, float(lat), float(lon))
+        assert _outcome(journeys._check_in_area, tt, float(lat), float(lon)) == want
+        outcomes.add(want is None)
+    assert outcomes == {True, False}
 
