@@ -49,8 +49,8 @@ from transit.one_to_all import (
     access_for_point,
     build_point_egress,
     departure_times,
+    durations_by_stop,
     travel_times_to_destination,
-    travel_times_to_stops,
 )
 from transit.raptor import RaptorState
 from transit.timetable import DAY_S, UNREACHED, Timetable
@@ -331,7 +331,12 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     has = np.zeros(lat.size, np.bool_)
     times = np.empty(n_samples, np.int64)
     near_buf = np.empty((c, n_samples), np.int32)
-    no_stops = np.full((tt.n_stops, 0), UNREACHED, np.int32)
+    # Buffers reused by the block's origins (a fresh 5 MB per origin costs page faults).
+    deps = departure_times(spec.depart_s, spec.window_s)
+    rows = np.empty((deps.size, tt.n_stops), np.int32)
+    by_stop = np.empty((tt.n_stops, n_samples), np.int32)
+    fastest = np.empty(tt.n_stops, np.int32)
+    slowest = np.empty(tt.n_stops, np.int32)
     eg = dest.egress
     # Search no further than the largest threshold (R5's maximum trip duration): counts
     # within thresholds and nearest times up to it are then exact.
@@ -339,17 +344,15 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     for i in range(lat.size):
         direct = walk_s_for_m(haversine_m(eg.lat, eg.lon, lat[i], lon[i]), tt.walk)
         direct = np.asarray(direct, np.int32)
-        has[i] = access_for_point(tt, float(lat[i]), float(lon[i]))[0].size > 0
+        access_stops, access_s = access_for_point(tt, float(lat[i]), float(lon[i]))
+        has[i] = access_stops.size > 0
         if has[i]:
-            by_stop = travel_times_to_stops(tt, state, float(lat[i]), float(lon[i]),
-                                            spec.depart_s, spec.window_s,
-                                            offsets_s=offsets_s, max_duration_s=t_max,
-                                            stop_major=True)
-        else:
-            by_stop = no_stops     # no stop within reach: transit is walking
-        _reduce_origin(by_stop, eg.ptr, eg.stops, eg.walk_s, direct, dest.loc_cat_ptr,
-                       dest.loc_cat, dest.loc_count, thresholds, rank, times, near_buf,
-                       opp[i], near[i], wopp[i], wnear[i], has[i])
+            durations_by_stop(tt, state, access_stops, access_s, deps, offsets_s, t_max,
+                              rows, by_stop, fastest, slowest)
+        # else no stop within reach: transit is walking (the reduction reads no stop)
+        _reduce_origin(by_stop, fastest, slowest, eg.ptr, eg.stops, eg.walk_s, direct,
+                       dest.loc_cat_ptr, dest.loc_cat, dest.loc_count, thresholds, rank,
+                       times, near_buf, opp[i], near[i], wopp[i], wnear[i], has[i])
         # A nearest time beyond it may hide a transit journey that was cut off: search
         # again to the category as one destination (every stop near one of its
         # locations), pruned by Dijkstra bounds, for the nearest time alone.
@@ -378,43 +381,25 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
 
 
 @njit(cache=True, nogil=True)
-def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  # type: ignore[no-untyped-def]
-                   loc_count, thresholds, rank, times, near, opp, nearest, wopp, wnearest,
-                   transit):
+def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # type: ignore[no-untyped-def]
+                   loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, near, opp,
+                   nearest, wopp, wnearest, transit):
     """Per-origin reductions over samples (see the module docstring).
 
     ``by_stop`` is ``(n_stops, n_samples)`` durations (s) from the origin, UNREACHED where
-    a stop is not reached; without ``transit`` (no stop within reach) the measures are
-    the walking ones. Locations are visited by increasing lower bound (fastest sample
-    of any stop + walk, or the direct walk); a category is finished once that bound exceeds
-    both the largest threshold and its slowest per-sample nearest time.
+    a stop is not reached, and ``fastest``/``slowest_at`` each stop's smallest and largest
+    sample (:func:`transit.one_to_all.durations_by_stop`); the row of a stop whose fastest
+    sample is UNREACHED is never read. Without ``transit`` (no stop within reach) none is
+    read and the measures are the walking ones. Locations are visited by increasing lower
+    bound (fastest sample of any stop + walk, or the direct walk); a category is finished
+    once that bound exceeds both the largest threshold and its slowest per-sample nearest
+    time.
     """
     inf = 2147483647
-    n_stops, n_samples = by_stop.shape
+    n_samples = by_stop.shape[1]
     n_loc = ptr.shape[0] - 1
     n_cat, n_thr = opp.shape
     t_max = thresholds[n_thr - 1]
-    fastest = np.empty(n_stops, np.int64)
-    slowest_at = np.empty(n_stops, np.int64)
-    for s in range(n_stops):
-        m = inf
-        w = 0
-        for r in range(n_samples):
-            v = by_stop[s, r]
-            if v < m:
-                m = v
-            if v > w:
-                w = v
-        fastest[s] = m
-        slowest_at[s] = w
-    bound = np.empty(n_loc, np.int64)
-    for j in range(n_loc):
-        b = np.int64(direct[j])
-        for q in range(ptr[j], ptr[j + 1]):
-            f = fastest[stops[q]]
-            if f != inf and f + walk_s[q] < b:
-                b = f + walk_s[q]
-        bound[j] = b
     # Walking only.
     for c in range(n_cat):
         wnearest[c] = inf
@@ -434,6 +419,14 @@ def _reduce_origin(by_stop, ptr, stops, walk_s, direct, loc_cat_ptr, loc_cat,  #
         nearest[:] = wnearest
         return
     # Transit (with walking as a candidate).
+    bound = np.empty(n_loc, np.int64)
+    for j in range(n_loc):
+        b = np.int64(direct[j])
+        for q in range(ptr[j], ptr[j + 1]):
+            f = fastest[stops[q]]
+            if f != inf and f + walk_s[q] < b:
+                b = f + walk_s[q]
+        bound[j] = b
     near[:, :] = inf
     slowest = np.full(n_cat, inf, np.int64)
     done = np.zeros(n_cat, np.bool_)

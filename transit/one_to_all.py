@@ -39,6 +39,7 @@ __all__ = [
     "check_in_area",
     "departure_times",
     "draw_offsets",
+    "durations_by_stop",
     "travel_times_to_destination",
     "travel_times_to_points",
     "travel_times_to_stops",
@@ -157,26 +158,85 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
             range_durations(tt, state, access_stops, access_s, deps, offsets[d],
                             out[d * n:(d + 1) * n], max_duration_s)
         return out
-    # Stop-major: each draw's rows are turned into columns while they are still in cache.
     by_stop = np.empty((tt.n_stops, offsets.shape[0] * n), np.int32)
-    rows = np.empty((n, tt.n_stops), np.int32)
-    for d in range(offsets.shape[0]):
-        range_durations(tt, state, access_stops, access_s, deps, offsets[d], rows,
-                        max_duration_s)
-        _rows_to_columns(rows, by_stop, d * n)
+    fastest = np.empty(tt.n_stops, np.int32)
+    slowest = np.empty(tt.n_stops, np.int32)
+    durations_by_stop(tt, state, access_stops, access_s, deps, offsets, max_duration_s,
+                      np.empty((n, tt.n_stops), np.int32), by_stop, fastest, slowest)
+    by_stop[fastest == UNREACHED] = UNREACHED
     return by_stop
 
 
+def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
+                      access_s: NDArray[np.int32], deps: NDArray[np.int32],
+                      offsets_s: NDArray[np.int32], max_duration_s: int | None,
+                      rows: NDArray[np.int32], by_stop: NDArray[np.int32],
+                      fastest: NDArray[np.int32], slowest: NDArray[np.int32]) -> None:
+    """Stop-major travel times of one origin into the caller's buffers (reused between
+    origins, as accessibility does for thousands of them).
+
+    ``by_stop[s]`` receives stop ``s``'s samples (draw-major, then departure order, as
+    :func:`travel_times_to_stops` with ``stop_major``), ``fastest[s]``/``slowest[s]`` the
+    smallest and largest of them. A stop no draw reaches gets ``fastest[s] = slowest[s] =
+    UNREACHED`` and its row of ``by_stop`` is left as it was: read a row only where
+    ``fastest`` is reached. Only the stops a draw labelled are turned into columns (a
+    draw's labels only fall as its departures run, so the stops without a label at the end
+    of the draw were never reached in it): from a Nairobi origin, typically a minority.
+
+    ``rows`` is ``(len(deps), n_stops)`` scratch space for one draw.
+    """
+    n = deps.size
+    seen = np.zeros(tt.n_stops, np.bool_)
+    fastest[:] = UNREACHED
+    slowest[:] = UNREACHED
+    for d in range(offsets_s.shape[0]):
+        range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
+                        max_duration_s)
+        _rows_to_columns(rows, state.best_s, by_stop, d * n, seen, fastest, slowest)
+
+
 @njit(cache=True, nogil=True)
-def _rows_to_columns(rows: NDArray[np.int32], out: NDArray[np.int32],
-                     col0: int) -> None:  # pragma: no cover
-    """``out[s, col0 + r] = rows[r, s]``, 64 stops at a time (a cache-sized tile)."""
+def _rows_to_columns(rows: NDArray[np.int32], labels: NDArray[np.int32],
+                     out: NDArray[np.int32], col0: int, seen: NDArray[np.bool_],
+                     fastest: NDArray[np.int32], slowest: NDArray[np.int32]
+                     ) -> None:  # pragma: no cover
+    """``out[s, col0 + r] = rows[r, s]`` for the stops labelled in this draw
+    (``labels[s]`` reached), 64 at a time (a cache-sized tile), keeping each stop's
+    fastest and slowest sample. A stop seen in an earlier draw but not in this one gets
+    UNREACHED columns; one seen for the first time gets UNREACHED in the earlier draws'."""
+    inf = 2147483647
     n_rows, n_stops = rows.shape
-    for s0 in range(0, n_stops, 64):
-        s1 = min(s0 + 64, n_stops)
+    idx = np.empty(n_stops, np.int64)
+    k = 0
+    for s in range(n_stops):
+        if labels[s] != inf:
+            idx[k] = s
+            k += 1
+            if not seen[s]:
+                seen[s] = True
+                out[s, :col0] = inf
+                slowest[s] = inf if col0 > 0 else 0
+        elif seen[s]:
+            out[s, col0:col0 + n_rows] = inf
+            slowest[s] = inf
+    for k0 in range(0, k, 64):
+        k1 = min(k0 + 64, k)
         for r in range(n_rows):
-            for s in range(s0, s1):
-                out[s, col0 + r] = rows[r, s]
+            row = rows[r]
+            for j in range(k0, k1):
+                out[idx[j], col0 + r] = row[idx[j]]
+        for j in range(k0, k1):
+            s = idx[j]
+            lo = fastest[s]
+            hi = slowest[s]
+            for r in range(col0, col0 + n_rows):
+                v = out[s, r]
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            fastest[s] = lo
+            slowest[s] = hi
 
 
 def travel_times_to_destination(
