@@ -377,13 +377,13 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
             rk1 = round0 + k - 1
             for qi in range(n_queue):
                 p = pattern_queue[qi]
-                i = np.int64(pattern_from[p])
-                i_last = np.int64(pattern_to[p])
+                i = int(pattern_from[p])
+                i_last = int(pattern_to[p])
                 pattern_from[p] = -1
                 pattern_to[p] = -1
                 rises = arrivals_rise[p] == 1
                 sp = pattern_stop_ptr[p]
-                n = np.int64(pattern_stop_ptr[p + np.uint32(1)] - sp)
+                n = int(pattern_stop_ptr[p + np.uint32(1)] - sp)
                 base = time_ptr[p]
                 base_u = np.uint64(base)
                 m = trip_ptr[p + np.uint32(1)] - trip_ptr[p]
