@@ -288,7 +288,7 @@ def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
                 state.ridden_vehicle, state.ridden_pos, np.int32(max_duration_s),
                 state.max_rides + 1, out, state.vehicle_hint,
                 _unsigned(egress_stops), np.asarray(egress_s, np.int32), state.egress_s,
-                bounds_s, np.int32(upper_s), dest_out)
+                bounds_s, np.int32(upper_s), dest_out, u["walk_list"])
 
 
 @njit(cache=True, nogil=True)
@@ -299,7 +299,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
                 epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
                 out, vehicle_hint, egress_stops, egress_s, egress_by_stop, bounds, upper,
-                dest_out):  # pragma: no cover
+                dest_out, walk_list):  # pragma: no cover
     """:func:`transit.raptor._search` for range queries (see the module docstring); the
     comments there explain each rule, which this keeps as it is.
 
@@ -511,6 +511,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                     ridden_vehicle[p] = t0 if freq else trip
                     ridden_pos[p] = board_pos
             # Walking transfers from the stops a vehicle reached, shortest walks first.
+            n_walk = 0
             for j in range(n_ride):
                 s = ride_list[j]
                 ride_marked[s] = 0
@@ -520,9 +521,10 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                     continue
                 q_end = transfer_ptr[s + np.uint32(1)]
                 if bounds is None:
-                    # Branch-free, as above: one walk in nine improves, at random
-                    # (mark_list has a spare slot).
-                    rk = round0 + k
+                    # Branch-free, as above: one walk in nine improves, at random. The
+                    # improved stops go to walk_list (spare slot: one entry per walk and a
+                    # write that does not count), listed for the next round below: a loop
+                    # this small keeps its counters in registers.
                     for q in range(transfer_ptr[s], q_end):
                         t = t_ride + transfer_s[q]
                         if t > cap:
@@ -531,10 +533,8 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                         old = best[s2]
                         better = t < old
                         best[s2] = t if better else old
-                        was = improved_at[s2]
-                        mark_list[np.uint64(n_marked)] = s2
-                        n_marked += better and was != rk
-                        improved_at[s2] = rk if better else was
+                        walk_list[np.uint64(n_walk)] = s2
+                        n_walk += better
                     continue
                 for q in range(transfer_ptr[s], q_end):
                     t = t_ride + transfer_s[q]
@@ -549,6 +549,15 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                         n_marked = _improve(s2, round0 + k, improved_at, mark_list, n_marked)
                         if bounds is not None:
                             dest_best = _reach_destination(t, s2, dest_best, egress_by_stop)
+            # One-to-all: list the stops the walks improved, in the order they first did
+            # (as the destination mode lists them).
+            rk = round0 + k
+            for j in range(n_walk):
+                s2 = walk_list[j]
+                was = improved_at[s2]
+                mark_list[np.uint64(n_marked)] = s2
+                n_marked += was != rk
+                improved_at[s2] = rk
         if bounds is not None:
             dest_out[di] = dest_best
         else:
