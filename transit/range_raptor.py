@@ -383,7 +383,8 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 pattern_to[p] = -1
                 rises = arrivals_rise[p] == 1
                 sp = pattern_stop_ptr[p]
-                n = int(pattern_stop_ptr[p + np.uint32(1)] - sp)
+                # int64 (int() would keep numba's uint64, and i < n would compare floats)
+                n = np.int64(pattern_stop_ptr[p + np.uint32(1)] - sp)
                 base = time_ptr[p]
                 base_u = np.uint64(base)
                 m = trip_ptr[p + np.uint32(1)] - trip_ptr[p]
