@@ -107,13 +107,16 @@ class RaptorState:
         self._tt = tt
         self._reverse_graph: ReverseGraph | None = None
         # For transit.range_raptor: index arrays read as uint32 (views of the timetable's,
-        # plus scratch lists), and the headway vehicles of the draws seen, by offsets.
+        # plus scratch lists; mark_list, pattern_queue and walk_list have a spare slot
+        # for the branch-free appends), and the headway vehicles of the draws seen.
         as_u32 = {name: getattr(tt, name).view(np.uint32)
                   for name in ("pattern_stop_ptr", "pattern_stops", "stop_pattern_ptr",
                                "stop_pattern", "transfer_ptr", "transfer_stop")}
         self.unsigned: dict[str, NDArray[np.uint32]] = {
-            **as_u32, "mark_list": np.zeros(n, np.uint32), "ride_list": np.zeros(n, np.uint32),
-            "pattern_queue": np.zeros(tt.n_patterns, np.uint32)}
+            **as_u32, "mark_list": np.zeros(n + 1, np.uint32),
+            "ride_list": np.zeros(n, np.uint32),
+            "pattern_queue": np.zeros(tt.n_patterns + 1, np.uint32),
+            "walk_list": np.zeros(tt.transfer_s.shape[0] + 1, np.uint32)}
         self.draw_vehicles: dict[bytes, tuple[NDArray[np.int32], NDArray[np.int32]]] = {}
         # transit.range_raptor: each pattern's boarding span, and the stop -> (pattern,
         # position) lists of the patterns running in a time span, by span
