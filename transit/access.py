@@ -391,9 +391,9 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
     sample (:func:`transit.one_to_all.durations_by_stop`); the row of a stop whose fastest
     sample is UNREACHED is never read. Without ``transit`` (no stop within reach) none is
     read and the measures are the walking ones. Locations are visited by increasing lower
-    bound (fastest sample of any stop + walk, or the direct walk); a category is finished
-    once that bound exceeds both the largest threshold and its slowest per-sample nearest
-    time.
+    bound (fastest sample of any stop + walk, or the direct walk) up to the largest
+    threshold: counts are exact, and so is a transit nearest time at or below it; one above
+    it is only known to be above (the caller searches it again).
     """
     inf = 2147483647
     n_samples = by_stop.shape[1]
@@ -429,23 +429,14 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
         bound[j] = b
     near[:, :] = inf
     slowest = np.full(n_cat, inf, np.int64)
-    done = np.zeros(n_cat, np.bool_)
-    n_done = 0
     cnt = np.zeros(n_thr, np.int64)
     for j in np.argsort(bound, kind="mergesort"):
+        # Every sample of this location, and of every later one, is above the largest
+        # threshold: it counts for none, and can only change nearest times above the
+        # largest threshold, which the caller searches again (a percentile at or below
+        # it is decided by the samples at or below it, which are exact).
         if bound[j] > t_max:
-            for c in range(n_cat):
-                if not done[c] and bound[j] >= slowest[c]:
-                    done[c] = True
-                    n_done += 1
-            if n_done == n_cat:
-                break
-        useful = False
-        for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
-            if not done[loc_cat[q]]:
-                useful = True
-        if not useful:
-            continue
+            break
         # Every sample of this location is at least bound[j] and at most `upper` (its
         # direct walk, or the slowest sample via one stop).
         upper = np.int64(direct[j])
@@ -459,7 +450,7 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
             if bound[j] <= thresholds[t] < upper:
                 per_sample = True
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
-            if not done[loc_cat[q]] and bound[j] < slowest[loc_cat[q]]:
+            if bound[j] < slowest[loc_cat[q]]:
                 per_sample = True
         if per_sample:
             times[:] = direct[j]
@@ -483,8 +474,6 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
                 cnt[t] = n_samples if upper <= thresholds[t] else 0
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
             c = loc_cat[q]
-            if done[c]:
-                continue
             if per_sample and bound[j] < slowest[c]:
                 worst = 0
                 for r in range(n_samples):
