@@ -184,6 +184,7 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("flag", "value", "match"), [
     ("--minutes", "0,30", "positive"),
     ("--minutes", "abc", "cannot read minutes"),
+    ("--minutes", "30,3000", "at most 2,880 minutes"),
     ("--window", "2000", "window"),
     ("--backend", "mpi", "unknown backend"),
 ])

@@ -100,6 +100,9 @@ class AccessSpec:
         if list(t) != sorted(set(t)):
             raise InputError(f"thresholds {[v / 60 for v in t]} min repeat or are unsorted",
                              where="--minutes", fix="give increasing minutes, e.g. 30,45,60")
+        if t[-1] > 2 * DAY_S:
+            raise InputError(f"a threshold of {t[-1] / 60:g} min", where="--minutes",
+                             fix="give thresholds of at most 2,880 minutes (two days)")
         if not 1 <= self.percentile <= 100:
             raise InputError(f"percentile {self.percentile}", where="--percentile",
                              fix="give a whole number from 1 to 100")
@@ -317,6 +320,12 @@ def _empty(c: int, k: int) -> OriginMeasures:
                           np.zeros(0, np.bool_))
 
 
+#: A sample not reached, in the samples the reduction reads: above every threshold, and
+#: small enough that a walk added to it stays within int32 (so the reduction works on
+#: int32 lanes).
+_FAR_S = 1 << 30
+
+
 def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
                    lon: NDArray[np.float64], dest: Destinations, spec: AccessSpec,
                    offsets_s: NDArray[np.int32]) -> OriginMeasures:
@@ -329,7 +338,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     wopp = np.zeros((lat.size, c, k), np.int32)
     wnear = np.zeros((lat.size, c), np.int32)
     has = np.zeros(lat.size, np.bool_)
-    times = np.empty(n_samples, np.int64)
+    times = np.empty(n_samples, np.int32)
     near_buf = np.empty((c, n_samples), np.int32)
     # Buffers reused by the block's origins (a fresh 5 MB per origin costs page faults).
     deps = departure_times(spec.depart_s, spec.window_s)
@@ -348,7 +357,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         has[i] = access_stops.size > 0
         if has[i]:
             durations_by_stop(tt, state, access_stops, access_s, deps, offsets_s, t_max,
-                              rows, by_stop, fastest, slowest)
+                              rows, by_stop, fastest, slowest, _FAR_S)
         # else no stop within reach: transit is walking (the reduction reads no stop)
         _reduce_origin(by_stop, fastest, slowest, eg.ptr, eg.stops, eg.walk_s, direct,
                        dest.loc_cat_ptr, dest.loc_cat, dest.loc_count, thresholds, rank,
@@ -458,12 +467,12 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
             # any sample; an unreached sample plus a walk is above every time.
             for q in range(ptr[j], ptr[j + 1]):
                 s = stops[q]
-                walk = np.int64(walk_s[q])
-                if fastest[s] == inf or fastest[s] + walk >= upper:
+                walk = walk_s[q]
+                if fastest[s] == inf or fastest[s] + np.int64(walk) >= upper:
                     continue
                 row = by_stop[s]
-                for r in range(n_samples):
-                    times[r] = min(times[r], row[r] + walk)
+                for r in range(n_samples):   # int32 lanes (by_stop holds no more than _FAR_S)
+                    times[r] = min(times[r], np.int32(row[r] + walk))
             for t in range(n_thr):
                 c_t = 0
                 for r in range(n_samples):

@@ -171,7 +171,8 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
                       access_s: NDArray[np.int32], deps: NDArray[np.int32],
                       offsets_s: NDArray[np.int32], max_duration_s: int | None,
                       rows: NDArray[np.int32], by_stop: NDArray[np.int32],
-                      fastest: NDArray[np.int32], slowest: NDArray[np.int32]) -> None:
+                      fastest: NDArray[np.int32], slowest: NDArray[np.int32],
+                      far_s: int = int(UNREACHED)) -> None:
     """Stop-major travel times of one origin into the caller's buffers (reused between
     origins, as accessibility does for thousands of them).
 
@@ -183,7 +184,10 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     draw's labels only fall as its departures run, so the stops without a label at the end
     of the draw were never reached in it): from a Nairobi origin, typically a minority.
 
-    ``rows`` is ``(len(deps), n_stops)`` scratch space for one draw.
+    ``rows`` is ``(len(deps), n_stops)`` scratch space for one draw. ``far_s`` (above
+    ``max_duration_s``) stands for a sample not reached in ``by_stop``: UNREACHED, or a
+    smaller value to which a walk can be added in int32 without overflow (accessibility
+    only compares times with thresholds up to ``max_duration_s``).
     """
     n = deps.size
     seen = np.zeros(tt.n_stops, np.bool_)
@@ -192,18 +196,19 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     for d in range(offsets_s.shape[0]):
         range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
                         max_duration_s)
-        _rows_to_columns(rows, state.best_s, by_stop, d * n, seen, fastest, slowest)
+        _rows_to_columns(rows, state.best_s, by_stop, d * n, seen, fastest, slowest, far_s)
 
 
 @njit(cache=True, nogil=True)
 def _rows_to_columns(rows: NDArray[np.int32], labels: NDArray[np.int32],
                      out: NDArray[np.int32], col0: int, seen: NDArray[np.bool_],
-                     fastest: NDArray[np.int32], slowest: NDArray[np.int32]
-                     ) -> None:  # pragma: no cover
-    """``out[s, col0 + r] = rows[r, s]`` for the stops labelled in this draw
+                     fastest: NDArray[np.int32], slowest: NDArray[np.int32],
+                     far: int) -> None:  # pragma: no cover
+    """``out[s, col0 + r] = min(rows[r, s], far)`` for the stops labelled in this draw
     (``labels[s]`` reached), 64 at a time (a cache-sized tile), keeping each stop's
-    fastest and slowest sample. A stop seen in an earlier draw but not in this one gets
-    UNREACHED columns; one seen for the first time gets UNREACHED in the earlier draws'."""
+    fastest and slowest sample (UNREACHED when not reached). A stop seen in an earlier draw
+    but not in this one gets ``far`` columns; one seen for the first time gets them in the
+    earlier draws'."""
     inf = 2147483647
     n_rows, n_stops = rows.shape
     idx = np.empty(n_stops, np.int64)
@@ -214,23 +219,25 @@ def _rows_to_columns(rows: NDArray[np.int32], labels: NDArray[np.int32],
             k += 1
             if not seen[s]:
                 seen[s] = True
-                out[s, :col0] = inf
+                out[s, :col0] = far
                 slowest[s] = inf if col0 > 0 else 0
         elif seen[s]:
-            out[s, col0:col0 + n_rows] = inf
+            out[s, col0:col0 + n_rows] = far
             slowest[s] = inf
     for k0 in range(0, k, 64):
         k1 = min(k0 + 64, k)
         for r in range(n_rows):
             row = rows[r]
             for j in range(k0, k1):
-                out[idx[j], col0 + r] = row[idx[j]]
+                out[idx[j], col0 + r] = min(row[idx[j]], far)
         for j in range(k0, k1):
             s = idx[j]
             lo = fastest[s]
             hi = slowest[s]
             for r in range(col0, col0 + n_rows):
                 v = out[s, r]
+                if v >= far:
+                    v = inf
                 if v < lo:
                     lo = v
                 if v > hi:
