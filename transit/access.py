@@ -464,11 +464,14 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
         if per_sample:
             times[:] = direct[j]
             # A stop whose fastest sample plus walk is not below `upper` cannot improve
-            # any sample; an unreached sample plus a walk is above every time.
+            # any sample, and one above the largest threshold only samples above it
+            # (which count for none, and leave a nearest time above it, searched again);
+            # an unreached sample plus a walk is above every threshold.
+            useful = min(upper, t_max + 1)
             for q in range(ptr[j], ptr[j + 1]):
                 s = stops[q]
                 walk = walk_s[q]
-                if fastest[s] == inf or fastest[s] + np.int64(walk) >= upper:
+                if fastest[s] == inf or fastest[s] + np.int64(walk) >= useful:
                     continue
                 row = by_stop[s]
                 for r in range(n_samples):   # int32 lanes (by_stop holds no more than _FAR_S)
