@@ -125,6 +125,9 @@ class RaptorState:
                                                         NDArray[np.uint32],
                                                         NDArray[np.int32]]] = {}
         self.vehicle_hint = np.full(tt.n_patterns, -1, np.int64)   # last boarded, any draw
+        # Buffers callers reuse from one search to the next, by name (e.g. accessibility's
+        # per-origin samples: megabytes that would cost page faults if fresh each time).
+        self.scratch: dict[str, NDArray[np.generic]] = {}
 
     def reverse_graph(self) -> ReverseGraph:
         """The timetable's static graph for destination bounds, built on first use."""
