@@ -19,8 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import router_reference as ref
-from tests.test_router_reference import DAY, small_feeds
+from tests.test_router_reference import DAY, draw_trip_query, small_feeds
 from transit import journeys
 from transit.errors import InputError
 from transit.lower_bound import destination_bounds
@@ -69,14 +68,7 @@ def _same_with_cut_bounds(tt: Timetable, origin: tuple[float, float],
 @given(tables=small_feeds(), data=st.data())
 def test_cut_bounds_prune_as_the_full_ones_on_random_feeds(tables: dict[str, pd.DataFrame],
                                                            data: st.DataObject) -> None:
-    tt = build_timetable(tables, DAY)
-    coords = ref.stop_coords(tables)
-    ids = sorted(coords)
-    o = coords[data.draw(st.sampled_from(ids))]
-    d = coords[data.draw(st.sampled_from(ids))]
-    deps = departure_times(data.draw(st.integers(5 * 3600, 9 * 3600)),
-                           data.draw(st.sampled_from([0, 600, 3600])))
-    offsets = draw_offsets(tt, data.draw(st.integers(1, 4)), data.draw(st.integers(0, 999)))
+    tt, o, d, deps, offsets = draw_trip_query(tables, data)
     # 0: the walk-only time itself; > 0: a looser upper bound, so a looser cut-off
     _same_with_cut_bounds(tt, o, d, deps, offsets,
                           data.draw(st.sampled_from([0, 0, 60, 10**6])))

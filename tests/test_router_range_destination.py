@@ -16,8 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import router_reference as ref
-from tests.test_router_reference import DAY, small_feeds
+from tests.test_router_reference import draw_trip_query, small_feeds
 from transit.lower_bound import destination_bounds
 from transit.one_to_all import access_for_point, departure_times, draw_offsets
 from transit.range_raptor import range_arrivals_to_destination, range_durations
@@ -51,14 +50,7 @@ def _check_pair(tt: Timetable, lean: RaptorState, general: RaptorState,
 @given(tables=small_feeds(), data=st.data())
 def test_random_feeds_equal_the_general_kernel(tables: dict[str, pd.DataFrame],
                                                data: st.DataObject) -> None:
-    tt = build_timetable(tables, DAY)
-    coords = ref.stop_coords(tables)
-    ids = sorted(coords)
-    o = coords[data.draw(st.sampled_from(ids))]
-    d = coords[data.draw(st.sampled_from(ids))]
-    deps = departure_times(data.draw(st.integers(5 * 3600, 9 * 3600)),
-                           data.draw(st.sampled_from([0, 600, 3600])))
-    offsets = draw_offsets(tt, data.draw(st.integers(1, 4)), data.draw(st.integers(0, 999)))
+    tt, o, d, deps, offsets = draw_trip_query(tables, data)
     # A huge walk-only time: the upper bound does not prune, the destination label does.
     extra = data.draw(st.sampled_from([0, 0, 10**6]))
     lean = RaptorState(tt)

@@ -19,6 +19,7 @@ from tests import router_reference as ref
 from transit.lower_bound import destination_bounds
 from transit.one_to_all import (
     access_for_point,
+    departure_times,
     draw_offsets,
     travel_times_to_stops,
 )
@@ -30,6 +31,22 @@ DAY = dt.date(2024, 1, 10)
 
 def _clock(s: int) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def draw_trip_query(tables: dict[str, pd.DataFrame], data: st.DataObject
+                    ) -> tuple[Timetable, tuple[float, float], tuple[float, float],
+                               np.ndarray, np.ndarray]:
+    """A random question on a random feed: its timetable, an origin and a destination stop
+    (lat, lon), departures (one, or every minute over 10 or 60 min) and 1-4 draws."""
+    tt = build_timetable(tables, DAY)
+    coords = ref.stop_coords(tables)
+    ids = sorted(coords)
+    o = coords[data.draw(st.sampled_from(ids))]
+    d = coords[data.draw(st.sampled_from(ids))]
+    deps = departure_times(data.draw(st.integers(5 * 3600, 9 * 3600)),
+                           data.draw(st.sampled_from([0, 600, 3600])))
+    offsets = draw_offsets(tt, data.draw(st.integers(1, 4)), data.draw(st.integers(0, 999)))
+    return tt, o, d, deps, offsets
 
 
 @st.composite
