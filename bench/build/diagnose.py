@@ -43,6 +43,22 @@ import numpy as np
 from bench.common import SHARED_DATA
 
 
+def recording_projection(store: dict[str, Any]) -> Any:
+    """A subclass of the region's current ``LocalProjection`` that keeps the last plane it
+    makes in ``store["projection"]`` (to place the region's candidates); patch it in."""
+    import transit.region as region
+
+    base = region.LocalProjection
+
+    class _Projection(base):  # type: ignore[misc,valid-type]
+        @classmethod
+        def around(cls, lat: Any, lon: Any) -> Any:
+            store["projection"] = base.around(lat, lon)
+            return store["projection"]
+
+    return _Projection
+
+
 @contextmanager
 def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
     """Record every pattern's per-ride stop times while the builder runs."""
@@ -51,14 +67,7 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
     orig_emit, orig_times, orig_ids = region._emit_pattern, region.ride_times, region._stop_ids
     orig_keep, orig_proj = region._keep_candidates, region.LocalProjection
     current: dict[str, Any] = {}
-
-    class _Projection(orig_proj):  # type: ignore[misc,valid-type]
-        """Records the region's plane, to place every candidate."""
-
-        @classmethod
-        def around(cls, lat: Any, lon: Any) -> Any:
-            current["projection"] = orig_proj.around(lat, lon)
-            return current["projection"]
+    projection = recording_projection(current)
 
     def keep(cand: Any, passing: Any, *args: Any, **kw: Any) -> Any:
         out = orig_keep(cand, passing, *args, **kw)
@@ -89,7 +98,7 @@ def _capture_rides(log: list[dict[str, Any]]) -> Iterator[None]:
 
     region._emit_pattern, region.ride_times = emit, times  # type: ignore[assignment]
     region._stop_ids = ids  # type: ignore[assignment]
-    region._keep_candidates, region.LocalProjection = keep, _Projection  # type: ignore[assignment,misc]
+    region._keep_candidates, region.LocalProjection = keep, projection  # type: ignore[assignment]
     try:
         yield
     finally:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.build.diagnose import recording_projection
 from bench.common import SHARED_DATA
 
 #: Settings of the queue rule tried: (max_m, theta, rho, downstream).
@@ -64,12 +65,7 @@ def _capture(log: dict[str, Any]) -> Iterator[None]:
 
     orig_cluster, orig_keep, orig_proj = (region.cluster_stops, region._keep_candidates,
                                           region.LocalProjection)
-
-    class _Projection(orig_proj):  # type: ignore[misc,valid-type]
-        @classmethod
-        def around(cls, lat: Any, lon: Any) -> Any:
-            log["projection"] = orig_proj.around(lat, lon)
-            return log["projection"]
+    projection = recording_projection(log)
 
     def cluster(dwells: Any, trace_of_seg: Any, *args: Any, **kw: Any) -> Any:
         out = orig_cluster(dwells, trace_of_seg, *args, **kw)
@@ -83,7 +79,7 @@ def _capture(log: dict[str, Any]) -> Iterator[None]:
         return out
 
     region.cluster_stops, region._keep_candidates = cluster, keep  # type: ignore[assignment]
-    region.LocalProjection = _Projection  # type: ignore[misc]
+    region.LocalProjection = projection
     try:
         yield
     finally:
