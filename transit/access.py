@@ -399,6 +399,59 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
 
 
 @njit(cache=True, nogil=True)
+def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,  # type: ignore[no-untyped-def]
+                  thresholds, rank, times, order, cnt):  # pragma: no cover
+    """A location's sample counts for the thresholds between ``bound`` and ``upper`` (the
+    others: 0 below, every sample above), enough to tell whether each reaches
+    ``rank + 1``: its stops are merged fastest first, and merging stops as soon as every
+    such threshold has ``rank + 1`` samples within it, or when the next stop's fastest
+    sample plus walk passes them all (it cannot add a sample within any)."""
+    n_samples = times.shape[0]
+    n_thr = thresholds.shape[0]
+    hi = np.int64(-1)
+    for t in range(n_thr):
+        cnt[t] = n_samples if upper <= thresholds[t] else 0
+        if bound <= thresholds[t] < upper:
+            hi = thresholds[t]
+    # Stops that can add a sample at or below the highest such threshold, fastest first.
+    k = 0
+    for q in range(q0, q1):
+        f = fastest[stops[q]]
+        if f != 2147483647 and f + np.int64(walk_s[q]) <= hi:
+            key = f + np.int64(walk_s[q])
+            i = k
+            while i > 0 and fastest[stops[order[i - 1]]] + np.int64(walk_s[order[i - 1]]) > key:
+                order[i] = order[i - 1]
+                i -= 1
+            order[i] = q
+            k += 1
+    times[:] = direct
+    for i in range(k):
+        q = order[i]
+        row = by_stop[stops[q]]
+        walk = walk_s[q]
+        for r in range(n_samples):
+            times[r] = min(times[r], np.int32(row[r] + walk))
+        decided = True
+        for t in range(n_thr):
+            if bound <= thresholds[t] < upper:
+                c_t = 0
+                for r in range(n_samples):
+                    c_t += times[r] <= thresholds[t]
+                cnt[t] = c_t
+                if c_t < rank + 1:
+                    decided = False
+        if decided:
+            return
+    for t in range(n_thr):
+        if bound <= thresholds[t] < upper and k == 0:
+            c_t = 0
+            for r in range(n_samples):
+                c_t += times[r] <= thresholds[t]
+            cnt[t] = c_t
+
+
+@njit(cache=True, nogil=True)
 def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # type: ignore[no-untyped-def]
                    loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, near, opp,
                    nearest, wopp, wnearest, transit):
@@ -448,6 +501,10 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
     near[:, :] = inf
     slowest = np.full(n_cat, inf, np.int64)
     cnt = np.zeros(n_thr, np.int64)
+    most = 0
+    for j in range(n_loc):
+        most = max(most, ptr[j + 1] - ptr[j])
+    order = np.empty(most, np.int64)
     for j in np.argsort(bound, kind="mergesort"):
         # Every sample of this location, and of every later one, is above the largest
         # threshold: it counts for none, and can only change nearest times above the
@@ -467,10 +524,15 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
         for t in range(n_thr):
             if bound[j] <= thresholds[t] < upper:
                 per_sample = True
+        need_near = False
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
             if bound[j] < slowest[loc_cat[q]]:
-                per_sample = True
-        if per_sample:
+                need_near = True
+        if per_sample and not need_near:
+            _count_within(by_stop, fastest, ptr[j], ptr[j + 1], stops, walk_s, direct[j],
+                          bound[j], upper, thresholds, rank, times, order, cnt)
+        elif per_sample or need_near:
+            per_sample = True
             times[:] = direct[j]
             # A stop whose fastest sample plus walk is not below `upper` cannot improve
             # any sample, and one above the largest threshold only samples above it
