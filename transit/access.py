@@ -401,11 +401,13 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
 @njit(cache=True, nogil=True)
 def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,  # type: ignore[no-untyped-def]
                   thresholds, rank, times, order, cnt):  # pragma: no cover
-    """A location's sample counts for the thresholds between ``bound`` and ``upper`` (the
-    others: 0 below, every sample above), enough to tell whether each reaches
-    ``rank + 1``: its stops are merged fastest first, and merging stops as soon as every
-    such threshold has ``rank + 1`` samples within it, or when the next stop's fastest
-    sample plus walk passes them all (it cannot add a sample within any)."""
+    """Into ``cnt``: a location's number of samples within each threshold, exact where the
+    bounds decide (0 below ``bound``, every sample at or above ``upper``) and otherwise
+    exact enough to tell whether it reaches ``rank + 1``. The location's stops are merged
+    fastest first (sample plus walk); the merging ends as soon as every threshold between
+    the bounds has ``rank + 1`` samples within it (more stops only add samples), and
+    leaves out the stops whose fastest sample plus walk is above all of them (they cannot
+    add a sample within any)."""
     n_samples = times.shape[0]
     n_thr = thresholds.shape[0]
     hi = np.int64(-1)
@@ -443,12 +445,10 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
                     decided = False
         if decided:
             return
-    for t in range(n_thr):
-        if bound <= thresholds[t] < upper and k == 0:
-            c_t = 0
-            for r in range(n_samples):
-                c_t += times[r] <= thresholds[t]
-            cnt[t] = c_t
+    if k == 0:        # no stop can help: every sample is the direct walk
+        for t in range(n_thr):
+            if bound <= thresholds[t] < upper:
+                cnt[t] = n_samples if direct <= thresholds[t] else 0
 
 
 @njit(cache=True, nogil=True)
