@@ -9,9 +9,6 @@ walk on. Walking the whole way is always a candidate.
 
 from __future__ import annotations
 
-import math
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -148,43 +145,6 @@ def percentiles_s(samples_s: NDArray[np.int32],
     return {f"p{q}": int(v) for q, v in zip(percentiles, values, strict=True)}
 
 
-#: Bounding box of each timetable's stops (min lat, max lat, min lon, max lon), by id.
-_BOXES: dict[int, tuple[weakref.ref[Timetable], tuple[float, float, float, float]]] = {}
-_BOXES_LOCK = threading.Lock()
-
-
-def _stop_box(tt: Timetable) -> tuple[float, float, float, float] | None:
-    """The stops' bounding box of ``tt``, computed once per timetable; None without stops."""
-    kept = _BOXES.get(id(tt))
-    if kept is not None and kept[0]() is tt:
-        return kept[1]
-    if tt.n_stops == 0:
-        return None
-    box = (float(tt.stop_lat.min()), float(tt.stop_lat.max()), float(tt.stop_lon.min()),
-           float(tt.stop_lon.max()))
-    with _BOXES_LOCK:
-        for key in [k for k, (ref, _) in _BOXES.items() if ref() is None]:
-            del _BOXES[key]
-        _BOXES[id(tt)] = (weakref.ref(tt), box)
-    return box
-
-
-def _check_in_area(tt: Timetable, lat: float, lon: float, what: str) -> None:
-    """:func:`transit.one_to_all.check_in_area`, without a pass over the stops per query.
-
-    A point inside the stops' box widened by a little less than the area's padding is in
-    the area whatever the rounding; any other point gets the full check (and its error).
-    """
-    box = _stop_box(tt)
-    if box is not None and math.isfinite(lat) and math.isfinite(lon) and abs(lat) < 89.0:
-        pad = tt.walk.max_access_m / 111_000.0 * (1 - 1e-9)
-        pad_lon = pad / max(math.cos(math.radians(lat)), 1e-6) * (1 - 1e-9)
-        if (box[0] - pad < lat < box[1] + pad and box[2] - pad_lon < lon < box[3] + pad_lon
-                and -180 <= lon <= 180):
-            return
-    check_in_area(tt, lat, lon, what=what)
-
-
 def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[float, float],
                  depart_s: int, *, window_s: int = 3600, draws: int = 5, seed: int = 0,
                  state: RaptorState | None = None,
@@ -215,8 +175,8 @@ def plan_journey(tt: Timetable, origin: tuple[float, float], destination: tuple[
     InputError
         When a point lies outside the feed's area (the message names the nearest stops).
     """
-    _check_in_area(tt, *origin, what="origin")
-    _check_in_area(tt, *destination, what="destination")
+    check_in_area(tt, *origin, what="origin")
+    check_in_area(tt, *destination, what="destination")
     state = state or RaptorState(tt)
     offsets = draw_offsets(tt, draws, seed) if offsets_s is None else offsets_s
     deps = departure_times(depart_s, window_s)

@@ -84,15 +84,17 @@ def _outside_message(tt: Timetable, lat: float, lon: float) -> str:
 def check_in_area(tt: Timetable, lat: float, lon: float, what: str) -> None:
     """Raise :class:`InputError` when a point lies outside the feed's area.
 
-    The area is the stops' bounding box widened by the longest access walk.
+    The area is the stops' bounding box (kept by the timetable) widened by the longest
+    access walk.
     """
     if not (np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise InputError(f"{what} ({lat}, {lon}) is not a WGS84 coordinate",
                          fix="give LAT,LON in degrees, e.g. -1.2921,36.8219")
     pad_deg = tt.walk.max_access_m / 111_000.0
     pad_lon = pad_deg / max(np.cos(np.radians(lat)), 1e-6)
-    inside = (tt.stop_lat.min() - pad_deg <= lat <= tt.stop_lat.max() + pad_deg
-              and tt.stop_lon.min() - pad_lon <= lon <= tt.stop_lon.max() + pad_lon)
+    lat_lo, lat_hi, lon_lo, lon_hi = tt.stop_box
+    inside = (lat_lo - pad_deg <= lat <= lat_hi + pad_deg
+              and lon_lo - pad_lon <= lon <= lon_hi + pad_lon)
     if not inside:
         raise InputError(f"{what} ({lat}, {lon}) is outside the feed's area; nearest stops: "
                          f"{_outside_message(tt, lat, lon)}",

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -133,6 +134,13 @@ class Timetable:
     def n_patterns(self) -> int:
         """Number of patterns."""
         return int(self.pattern_stop_ptr.shape[0] - 1)
+
+    @cached_property
+    def stop_box(self) -> tuple[float, float, float, float]:
+        """The stops' bounding box (min lat, max lat, min lon, max lon), degrees; computed
+        on first use and kept (area checks read it for every query)."""
+        return (float(self.stop_lat.min()), float(self.stop_lat.max()),
+                float(self.stop_lon.min()), float(self.stop_lon.max()))
 
     @property
     def n_freq_entries(self) -> int:
