@@ -350,6 +350,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     has = np.zeros(lat.size, np.bool_)
     times = np.empty(n_samples, np.int32)
     near_buf = np.empty((c, n_samples), np.int32)
+    order = np.empty(int(np.diff(dest.egress.ptr).max(initial=0)), np.int64)
     deps = departure_times(spec.depart_s, spec.window_s)
     rows = _scratch(state, "access_rows", (deps.size, tt.n_stops))
     by_stop = _scratch(state, "access_by_stop", (tt.n_stops, n_samples))
@@ -370,7 +371,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         # else no stop within reach: transit is walking (the reduction reads no stop)
         _reduce_origin(by_stop, fastest, slowest, eg.ptr, eg.stops, eg.walk_s, direct,
                        dest.loc_cat_ptr, dest.loc_cat, dest.loc_count, thresholds, rank,
-                       times, near_buf, opp[i], near[i], wopp[i], wnear[i], has[i])
+                       times, order, near_buf, opp[i], near[i], wopp[i], wnear[i], has[i])
         # A nearest time beyond it may hide a transit journey that was cut off: search
         # again to the category as one destination (every stop near one of its
         # locations), pruned by Dijkstra bounds, for the nearest time alone.
@@ -396,6 +397,23 @@ def _nearest_by_search(tt: Timetable, state: RaptorState, lat: float, lon: float
         departure_times(spec.depart_s, spec.window_s), offsets_s, walk_nearest_s,
         bounds_s=target.bounds_s)
     return int(np.sort(samples)[rank])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _merge_samples(times, row, walk):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``times[r] = min(times[r], row[r] + walk)``, in int32 lanes (rows hold no more than
+    ``_FAR_S``, so adding a walk cannot overflow)."""
+    for r in range(times.shape[0]):
+        times[r] = min(times[r], np.int32(row[r] + walk))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _n_within(times, limit):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """How many samples are at most ``limit``."""
+    n = 0
+    for r in range(times.shape[0]):
+        n += times[r] <= limit
+    return n
 
 
 @njit(cache=True, nogil=True)
@@ -430,18 +448,12 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
     times[:] = direct
     for i in range(k):
         q = order[i]
-        row = by_stop[stops[q]]
-        walk = walk_s[q]
-        for r in range(n_samples):
-            times[r] = min(times[r], np.int32(row[r] + walk))
+        _merge_samples(times, by_stop[stops[q]], walk_s[q])
         decided = True
         for t in range(n_thr):
             if bound <= thresholds[t] < upper:
-                c_t = 0
-                for r in range(n_samples):
-                    c_t += times[r] <= thresholds[t]
-                cnt[t] = c_t
-                if c_t < rank + 1:
+                cnt[t] = _n_within(times, thresholds[t])
+                if cnt[t] < rank + 1:
                     decided = False
         if decided:
             return
@@ -453,14 +465,15 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
 
 @njit(cache=True, nogil=True)
 def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # type: ignore[no-untyped-def]
-                   loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, near, opp,
-                   nearest, wopp, wnearest, transit):
+                   loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, order, near,
+                   opp, nearest, wopp, wnearest, transit):
     """Per-origin reductions over samples (see the module docstring).
 
     ``by_stop`` is ``(n_stops, n_samples)`` durations (s) from the origin, UNREACHED where
     a stop is not reached, and ``fastest``/``slowest_at`` each stop's smallest and largest
     sample (:func:`transit.one_to_all.durations_by_stop`); the row of a stop whose fastest
-    sample is UNREACHED is never read. Without ``transit`` (no stop within reach) none is
+    sample is UNREACHED is never read; ``order`` is scratch space for the most stops of one
+    location. Without ``transit`` (no stop within reach) none is
     read and the measures are the walking ones. Locations are visited by increasing lower
     bound (fastest sample of any stop + walk, or the direct walk) up to the largest
     threshold: counts are exact, and so is a transit nearest time at or below it; one above
@@ -501,10 +514,6 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
     near[:, :] = inf
     slowest = np.full(n_cat, inf, np.int64)
     cnt = np.zeros(n_thr, np.int64)
-    most = 0
-    for j in range(n_loc):
-        most = max(most, ptr[j + 1] - ptr[j])
-    order = np.empty(most, np.int64)
     for j in np.argsort(bound, kind="mergesort"):
         # Every sample of this location, and of every later one, is above the largest
         # threshold: it counts for none, and can only change nearest times above the
@@ -518,8 +527,9 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
         for q in range(ptr[j], ptr[j + 1]):
             if slowest_at[stops[q]] != inf and slowest_at[stops[q]] + walk_s[q] < upper:
                 upper = slowest_at[stops[q]] + walk_s[q]
-        # The samples are needed only for a threshold between the two, or for a category
-        # whose slowest nearest time so far is above bound[j]; else the bounds decide.
+        # The samples are needed for a category whose slowest nearest time so far is above
+        # bound[j] (all of them), or for a threshold between the two (only enough to
+        # decide its count); else the bounds decide.
         per_sample = False
         for t in range(n_thr):
             if bound[j] <= thresholds[t] < upper:
@@ -528,11 +538,7 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
             if bound[j] < slowest[loc_cat[q]]:
                 need_near = True
-        if per_sample and not need_near:
-            _count_within(by_stop, fastest, ptr[j], ptr[j + 1], stops, walk_s, direct[j],
-                          bound[j], upper, thresholds, rank, times, order, cnt)
-        elif per_sample or need_near:
-            per_sample = True
+        if need_near:
             times[:] = direct[j]
             # A stop whose fastest sample plus walk is not below `upper` cannot improve
             # any sample, and one above the largest threshold only samples above it
@@ -544,20 +550,18 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
                 walk = walk_s[q]
                 if fastest[s] == inf or fastest[s] + np.int64(walk) >= useful:
                     continue
-                row = by_stop[s]
-                for r in range(n_samples):   # int32 lanes (by_stop holds no more than _FAR_S)
-                    times[r] = min(times[r], np.int32(row[r] + walk))
+                _merge_samples(times, by_stop[s], walk)
             for t in range(n_thr):
-                c_t = 0
-                for r in range(n_samples):
-                    c_t += times[r] <= thresholds[t]
-                cnt[t] = c_t
+                cnt[t] = _n_within(times, thresholds[t])
+        elif per_sample:
+            _count_within(by_stop, fastest, ptr[j], ptr[j + 1], stops, walk_s, direct[j],
+                          bound[j], upper, thresholds, rank, times, order, cnt)
         else:
             for t in range(n_thr):
                 cnt[t] = n_samples if upper <= thresholds[t] else 0
         for q in range(loc_cat_ptr[j], loc_cat_ptr[j + 1]):
             c = loc_cat[q]
-            if per_sample and bound[j] < slowest[c]:
+            if need_near and bound[j] < slowest[c]:
                 worst = 0
                 for r in range(n_samples):
                     if times[r] < near[c, r]:
