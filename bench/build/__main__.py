@@ -111,28 +111,33 @@ def _store_segments(db: Path) -> list[Any]:
     return [replace(s, field_stops=()) for s in traceset.iter_segments()]
 
 
+def abidjan_segments(*, store: bool) -> tuple[list[Any], str]:
+    """The 762 Abidjan traces as segments, without their field stops, from a SQLite store
+    ingested once (``store``) or straight from the CSV; and where they came from."""
+    from bench.build.abidjan import load_segments
+
+    if store:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        return _store_segments(RESULTS / "abidjan-store.sqlite"), "store (SQLite, load_traceset)"
+    return (load_segments(SHARED_DATA / "abidjan-gps-traces", with_field_stops=False),
+            "CSV (bench loader)")
+
+
 def abidjan(*, store: bool, baseline: bool, fresh_baseline: bool = False) -> dict[str, Any]:
     """Build the 762 real traces without field stops; time it; score it and the baseline."""
-    from bench.build.abidjan import load_segments
+    from bench.build.abidjan import BUILD_OPTIONS
     from bench.build.baseline import evaluate_abidjan
     from gtfs_out.independent import run_gtfs_guru
     from gtfs_out.validate import validate_feed
     from gtfs_out.write import write_feed
-    from transit.build import BuildOptions, build_network
+    from transit.build import build_network
 
     folder = SHARED_DATA / "abidjan-gps-traces"
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
-    if store:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        segments = _store_segments(RESULTS / "abidjan-store.sqlite")
-        out["loaded_from"] = "store (SQLite, load_traceset)"
-    else:
-        segments = load_segments(folder, with_field_stops=False)
-        out["loaded_from"] = "CSV (bench loader)"
+    segments, out["loaded_from"] = abidjan_segments(store=store)
     t1 = time.perf_counter()
-    res = build_network(segments, BuildOptions(timezone="Africa/Abidjan",
-                                               use_field_stops=False))
+    res = build_network(segments, BUILD_OPTIONS)
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         path = write_feed(res.network, Path(tmp) / "abidjan.zip")

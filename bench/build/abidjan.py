@@ -13,9 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from transit.build import BuildOptions
 from transit.traces import FieldStop, TraceMeta, TripSegment
 
-__all__ = ["arret_waypoints", "load_segments"]
+__all__ = ["BUILD_OPTIONS", "arret_waypoints", "load_segments"]
+
+#: How every benchmark builds the Abidjan traces: their timezone, and the field-marked
+#: stops withheld (the accuracy benchmark scores against them).
+BUILD_OPTIONS = BuildOptions(timezone="Africa/Abidjan", use_field_stops=False)
 
 
 def _is_arret(names: pd.Series) -> pd.Series:

@@ -328,19 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     if not SHARED_DATA.is_dir():
         print(f"no shared data at {SHARED_DATA}", file=sys.stderr)
         return 2
-    from bench.build.__main__ import RESULTS, _store_segments
-    from bench.build.abidjan import load_segments
-    from transit.build import BuildOptions, build_network
+    from bench.build.__main__ import abidjan_segments
+    from bench.build.abidjan import BUILD_OPTIONS
+    from transit.build import build_network
 
-    if args.store:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        segments = _store_segments(RESULTS / "abidjan-store.sqlite")
-    else:
-        segments = load_segments(SHARED_DATA / "abidjan-gps-traces", with_field_stops=False)
+    segments, _ = abidjan_segments(store=args.store)
     log: dict[str, Any] = {}
     with _capture(log):
-        res = build_network(segments, BuildOptions(timezone="Africa/Abidjan",
-                                                   use_field_stops=False))
+        res = build_network(segments, BUILD_OPTIONS)
     e = emitted_stops(res.network, log, max_m=args.max_m, window_s=args.window_s)
     other = ~e.hit & ~e.satellite
     r0, p0 = _score(e, np.ones(len(e.x), bool))

@@ -132,13 +132,12 @@ def _publish_abidjan(client: httpx.Client, data: Path, admin: dict[str, str]) ->
 def _build_abidjan_full(data: Path, out: Path) -> Path:
     """A feed built from all 762 Abidjan traces (field stops withheld, as bench.build
     does): a whole city's build, to load the router as a user's own feed would."""
-    from bench.build.abidjan import load_segments
+    from bench.build.abidjan import BUILD_OPTIONS, load_segments
     from gtfs_out.write import write_feed
-    from transit.build import BuildOptions, build_network
+    from transit.build import build_network
 
     segments = load_segments(data / "abidjan-gps-traces", with_field_stops=False)
-    res = build_network(segments, BuildOptions(timezone="Africa/Abidjan",
-                                               use_field_stops=False))
+    res = build_network(segments, BUILD_OPTIONS)
     return write_feed(res.network, out)
 
 
