@@ -149,3 +149,134 @@ def test_patterns_idle_in_the_search_span_are_left_out_and_change_nothing() -> N
             got = np.empty((deps.size, tt.n_stops), np.int32)
             range_durations(tt, state, *access, deps, offsets[d], got, longest)
             assert np.array_equal(got, _general(tt, access, deps, offsets[d], longest))
+
+
+def _two_routes(frequencies: str, scheduled: str = "") -> Timetable:
+    """R2: A-M-D every headway (template 20 min); R3: A-E-B (template 25 min); R1 an
+    optional scheduled trip A-B-D."""
+    from tests.test_router_features import DAY as FDAY
+    from tests.test_router_features import feed
+
+    trips = "route_id,service_id,trip_id\nR2,ALL,F2\nR3,ALL,F3" + (
+        "\nR1,ALL,T1" if scheduled else "")
+    return build_timetable(feed(trips=trips, stop_times="""
+        trip_id,arrival_time,departure_time,stop_id,stop_sequence
+        F2,06:00:00,06:00:00,A,1
+        F2,06:10:00,06:10:00,M,2
+        F2,06:20:00,06:20:00,D,3
+        F3,06:00:00,06:00:00,A,1
+        F3,06:05:00,06:05:00,E,2
+        F3,06:25:00,06:25:00,B,3
+    """ + scheduled, frequencies="trip_id,start_time,end_time,headway_secs\n" + frequencies),
+        FDAY)
+
+
+def _stop_major(tt: Timetable, deps: np.ndarray, offsets: np.ndarray, longest: int,
+                periodic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from tests.test_router_features import coords
+    from transit.one_to_all import durations_by_stop
+
+    n = tt.n_stops
+    by_stop = np.full((n, deps.size * offsets.shape[0]), -1, np.int32)
+    fastest, slowest = np.empty(n, np.int32), np.empty(n, np.int32)
+    durations_by_stop(tt, RaptorState(tt), *access_for_point(tt, *coords("A")), deps,
+                      offsets, longest, np.empty((deps.size, n), np.int32), by_stop,
+                      fastest, slowest, periodic=periodic)
+    by_stop[fastest == UNREACHED] = UNREACHED
+    return by_stop, fastest, slowest
+
+
+def test_periodic_departures_read_an_earlier_period_with_the_same_durations() -> None:
+    from transit.range_raptor import periodic_departures
+
+    # One window each, 06:00-10:00, every 5 and 10 minutes: departures 07:00-07:59 capped
+    # at 60 minutes repeat every 10 minutes (every vehicle that matters to a search runs:
+    # the first left by 06:10 and is boarded at most 10 minutes from its first stop).
+    tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600")
+    deps = departure_times(7 * 3600, 3600)
+    offsets = draw_offsets(tt, 3, 5)
+    state = RaptorState(tt)
+    for d in range(3):
+        found = periodic_departures(tt, state, deps, offsets[d], 3600)
+        assert found is not None
+        searched, row = found
+        assert searched.tolist() == list(range(10))
+        assert row[:10].tolist() == list(range(10))
+        assert row[10:].tolist() == [i % 10 for i in range(10, 60)]
+    fast = _stop_major(tt, deps, offsets, 3600, True)
+    full = _stop_major(tt, deps, offsets, 3600, False)
+    for a, b in zip(fast, full, strict=True):
+        assert np.array_equal(a, b)
+    # and those durations are the general kernel's
+    from tests.test_router_features import coords
+    access = access_for_point(tt, *coords("A"))
+    for d in range(3):
+        want = _general(tt, access, deps, offsets[d], 3600)
+        assert np.array_equal(fast[0][:, d * 60:(d + 1) * 60], want.T)
+
+
+def test_departures_are_not_read_where_the_service_changes_within_the_span() -> None:
+    from transit.range_raptor import periodic_departures
+
+    deps = departure_times(7 * 3600, 3600)
+    offsets = np.zeros((1, 2), np.int32)
+    # a window ends before the last departure's cap (08:59): nothing repeats
+    tt = _two_routes("F2,06:00:00,08:30:00,300\nF3,06:00:00,10:00:00,600")
+    assert periodic_departures(tt, RaptorState(tt), deps, offsets[0], 3600) is None
+    # no cap: the searches' span has no end
+    tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600")
+    assert periodic_departures(tt, RaptorState(tt), deps, offsets[0], None) is None
+    # the service starts at 06:55: a departure repeats only once every vehicle that
+    # matters to its search runs, from 07:05 (R2 boards up to 10 minutes from its first
+    # stop): departures 07:00-07:14 are searched, 07:15 on read those 10 minutes earlier
+    tt = _two_routes("F2,06:55:00,10:00:00,300\nF3,06:55:00,10:00:00,600")
+    searched, row = periodic_departures(tt, RaptorState(tt), deps, offsets[0], 3600)
+    assert searched.size == 15
+    assert row[15:20].tolist() == [5, 6, 7, 8, 9]
+    # a scheduled trip leaving stops up to 07:45: only departures after it can repeat
+    tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600", """
+        T1,07:20:00,07:20:00,A,1
+        T1,07:25:00,07:30:00,B,2
+        T1,07:45:00,07:45:00,D,3
+    """)
+    searched, row = periodic_departures(tt, RaptorState(tt), deps, np.zeros(2, np.int32),
+                                        3600)
+    assert searched.size == 46 + 10
+    fast = _stop_major(tt, deps, np.zeros((1, 2), np.int32), 3600, True)
+    full = _stop_major(tt, deps, np.zeros((1, 2), np.int32), 3600, False)
+    for a, b in zip(fast, full, strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_nairobi_periodic_departures_give_the_same_durations(shared_data) -> None:
+    """Twelve Nairobi origins, 07:00-07:59 x 3 draws capped at 60 minutes: about a quarter
+    of the departures are read from an earlier period, with the same values."""
+    from gtfs_out.read import read_feed
+    from transit.one_to_all import durations_by_stop
+
+    tt = build_timetable(read_feed(shared_data / "nairobi-gtfs" / "gtfs.zip"),
+                         dt.date(2019, 11, 5))
+    state = RaptorState(tt)
+    offsets = draw_offsets(tt, 3, 0)
+    deps = departure_times(7 * 3600, 3600)
+    n = tt.n_stops
+    rows = np.empty((deps.size, n), np.int32)
+    rng = np.random.default_rng(4)
+    for a in rng.integers(0, n, 12):
+        access = access_for_point(tt, float(tt.stop_lat[a]) + 0.002,
+                                  float(tt.stop_lon[a]) + 0.002)
+        got = []
+        for periodic in (True, False):
+            by_stop = np.empty((n, deps.size * 3), np.int32)
+            fastest, slowest = np.empty(n, np.int32), np.empty(n, np.int32)
+            durations_by_stop(tt, state, *access, deps, offsets, 3600, rows, by_stop,
+                              fastest, slowest, periodic=periodic)
+            by_stop[fastest == UNREACHED] = UNREACHED
+            got.append((by_stop, fastest, slowest))
+        for x, y in zip(*got, strict=True):
+            assert np.array_equal(x, y)
+    from transit.range_raptor import periodic_departures
+    searched = [periodic_departures(tt, state, deps, offsets[d], 3600)[0].size
+                for d in range(3)]
+    assert all(40 <= s < 50 for s in searched)

@@ -26,7 +26,11 @@ from numba import njit
 from numpy.typing import NDArray
 
 from transit.errors import InputError
-from transit.range_raptor import range_arrivals_to_destination, range_durations
+from transit.range_raptor import (
+    periodic_departures,
+    range_arrivals_to_destination,
+    range_durations,
+)
 from transit.raptor import RaptorState, run_raptor
 from transit.timetable import UNREACHED, Timetable
 from transit.walk import haversine_m, walk_s_for_m, walks_to_stops
@@ -174,7 +178,7 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
                       offsets_s: NDArray[np.int32], max_duration_s: int | None,
                       rows: NDArray[np.int32], by_stop: NDArray[np.int32],
                       fastest: NDArray[np.int32], slowest: NDArray[np.int32],
-                      far_s: int = int(UNREACHED)) -> None:
+                      far_s: int = int(UNREACHED), periodic: bool = True) -> None:
     """Stop-major travel times of one origin into the caller's buffers (reused between
     origins, as accessibility does for thousands of them).
 
@@ -190,29 +194,54 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     ``max_duration_s``) stands for a sample not reached in ``by_stop``: UNREACHED, or a
     smaller value to which a walk can be added in int32 without overflow (accessibility
     only compares times with thresholds up to ``max_duration_s``).
+
+    Where a draw's headway service repeats over the searches' span, a departure whose
+    search rides the same vehicles as an earlier one's shifted by the period reads its
+    durations instead of searching (:func:`transit.range_raptor.periodic_departures`; on
+    Nairobi at 07:00-07:59 capped at 60 minutes, every route runs every 5 minutes from
+    06:00 to 09:00, and from about 07:40, when vehicles of even the longest routes that
+    left at 06:00 have passed every stop, the departures repeat every 5 minutes: 14 of 60
+    are read). ``periodic=False`` searches every departure (the same values).
     """
     n = deps.size
     seen = np.zeros(tt.n_stops, np.bool_)
     fastest[:] = UNREACHED
     slowest[:] = UNREACHED
+    every = np.arange(n)
     for d in range(offsets_s.shape[0]):
+        # Periodic headway service: departures whose searches ride the same vehicles as
+        # an earlier one's, shifted by the period, read its durations instead of searching.
+        found = periodic_departures(tt, state, deps, offsets_s[d], max_duration_s) \
+            if periodic else None
+        if found is not None:
+            searched, row = found
+            range_durations(tt, state, access_stops, access_s, deps[searched], offsets_s[d],
+                            rows[:searched.size], max_duration_s)
+            if state.range_rounds[0] <= state.max_rides - 2:
+                _rows_to_columns(rows, row, state.best_s, by_stop, d * n, seen, fastest,
+                                 slowest, far_s)
+                continue
+            # A search came near the limit of rides, where labels could depend on those
+            # kept from later departures: search every departure.
         range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
                         max_duration_s)
-        _rows_to_columns(rows, state.best_s, by_stop, d * n, seen, fastest, slowest, far_s)
+        _rows_to_columns(rows, every, state.best_s, by_stop, d * n, seen, fastest, slowest,
+                         far_s)
 
 
 @njit(cache=True, nogil=True)
-def _rows_to_columns(rows: NDArray[np.int32], labels: NDArray[np.int32],
-                     out: NDArray[np.int32], col0: int, seen: NDArray[np.bool_],
-                     fastest: NDArray[np.int32], slowest: NDArray[np.int32],
-                     far: int) -> None:  # pragma: no cover
-    """``out[s, col0 + r] = min(rows[r, s], far)`` for the stops labelled in this draw
+def _rows_to_columns(rows: NDArray[np.int32], src: NDArray[np.int64],
+                     labels: NDArray[np.int32], out: NDArray[np.int32], col0: int,
+                     seen: NDArray[np.bool_], fastest: NDArray[np.int32],
+                     slowest: NDArray[np.int32], far: int) -> None:  # pragma: no cover
+    """``out[s, col0 + r] = min(rows[src[r], s], far)`` for the stops labelled in this draw
     (``labels[s]`` reached), 64 at a time (a cache-sized tile), keeping each stop's
     fastest and slowest sample (UNREACHED when not reached). A stop seen in an earlier draw
     but not in this one gets ``far`` columns; one seen for the first time gets them in the
     earlier draws'."""
     inf = 2147483647
-    n_rows, n_stops = rows.shape
+    n_rows = src.shape[0]
+    n_stops = rows.shape[1]
     idx = np.empty(n_stops, np.int64)
     k = 0
     for s in range(n_stops):
@@ -229,7 +258,7 @@ def _rows_to_columns(rows: NDArray[np.int32], labels: NDArray[np.int32],
     for k0 in range(0, k, 64):
         k1 = min(k0 + 64, k)
         for r in range(n_rows):
-            row = rows[r]
+            row = rows[src[r]]
             for j in range(k0, k1):
                 out[idx[j], col0 + r] = min(row[idx[j]], far)
         for j in range(k0, k1):

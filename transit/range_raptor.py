@@ -51,7 +51,8 @@ from numpy.typing import NDArray
 from transit.raptor import RaptorState
 from transit.timetable import UNREACHED, Timetable
 
-__all__ = ["range_arrivals_to_destination", "range_durations", "vehicles_for_draw"]
+__all__ = ["periodic_departures", "range_arrivals_to_destination", "range_durations",
+           "vehicles_for_draw"]
 
 
 @njit(cache=True, nogil=True)
@@ -141,6 +142,119 @@ def boarding_spans(pattern_stop_ptr: NDArray[np.int32], is_freq: NDArray[np.uint
             lo[p] = d_lo
             hi[p] = d_hi
     return lo, hi
+
+
+@njit(cache=True)
+def _period(pattern_stop_ptr, is_freq, time_ptr, dep_s, freq_ptr, start_s, end_s,  # type: ignore[no-untyped-def]
+            headway_s, offsets_s, span_lo, span_hi, first_s, last_s, horizon_s,
+            step_s):  # pragma: no cover
+    """``(period, from_s)``: searches departing at ``t`` and ``t + period`` (both from
+    ``from_s`` to ``last_s``, labels up to ``horizon_s`` after) can ride the same vehicles
+    shifted by ``period`` (s, a multiple of ``step_s``), under one draw; ``(0, 0)`` when
+    no such pair exists.
+
+    A search from ``t`` boards a vehicle at ``t`` or later and uses it only up to
+    ``t + horizon_s``: a headway pattern's vehicles that matter leave its first stop from
+    ``t`` minus its last boarding offset to ``last_s + horizon_s`` minus its first. They
+    repeat every ``headway`` when one window runs every one of them (its first vehicle
+    early enough, its end later) and no other window runs any: ``from_s`` is the earliest
+    ``t`` for which that holds for every pattern, and for which no scheduled trip leaves a
+    stop between ``t`` and ``last_s + horizon_s``.
+    """
+    period = np.int64(step_s)
+    t_hi = np.int64(last_s) + horizon_s
+    from_s = np.int64(first_s)
+    for p in range(pattern_stop_ptr.shape[0] - 1):
+        if not is_freq[p]:
+            if span_lo[p] <= t_hi and span_hi[p] >= from_s:
+                from_s = span_hi[p] + 1
+            continue
+        n = pattern_stop_ptr[p + 1] - pattern_stop_ptr[p]
+        d_min = np.int64(np.iinfo(np.int64).max)
+        d_board = np.int64(np.iinfo(np.int64).min)  # latest boarding offset (not the last)
+        for i in range(n):
+            d = np.int64(dep_s[time_ptr[p] + i])
+            if d < d_min:
+                d_min = d
+            if i < n - 1 and d > d_board:
+                d_board = d
+        if n < 2:
+            continue
+        f_lo = first_s - d_board
+        f_hi = t_hi - d_min
+        top = -1                              # the window running the latest vehicles
+        for e in range(freq_ptr[p], freq_ptr[p + 1]):
+            first = np.int64(start_s[e]) + offsets_s[e]
+            if first < end_s[e] and first <= f_hi and end_s[e] > f_lo and (
+                    top < 0 or first > np.int64(start_s[top]) + offsets_s[top]):
+                top = e
+        if top < 0:
+            continue                          # no vehicle of it can matter
+        if end_s[top] <= f_hi:
+            return 0, 0                       # its vehicles stop within the span
+        from_s = max(from_s, np.int64(start_s[top]) + offsets_s[top] + d_board)
+        for e in range(freq_ptr[p], freq_ptr[p + 1]):
+            first = np.int64(start_s[e]) + offsets_s[e]
+            if e == top or first >= end_s[e] or first > f_hi or end_s[e] <= f_lo:
+                continue
+            last = first + (end_s[e] - 1 - first) // headway_s[e] * headway_s[e]
+            from_s = max(from_s, last + d_board + 1)
+        a, b = period, np.int64(headway_s[top])
+        while b:
+            a, b = b, a % b
+        period = period // a * headway_s[top]
+    if from_s + period > last_s:
+        return 0, 0
+    return period, from_s
+
+
+def periodic_departures(tt: Timetable, state: RaptorState, departures_s: NDArray[np.int32],
+                        offsets_s: NDArray[np.int32], max_duration_s: int | None
+                        ) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """Which of ``departures_s`` (evenly spaced, increasing) a search must run under one
+    draw, and which can read an earlier one's durations: ``(searched, row)`` with
+    ``row[i]`` the index in ``searched`` whose durations departure ``i`` has (the searched
+    departures come first, without gaps, so the range search keeps its labels from one to
+    the next); None when no departure can be read (see :func:`_period`).
+
+    The durations from ``t`` equal those from ``t + period`` when both searches can ride
+    the same vehicles shifted by the period: a search's labels are the earliest arrivals,
+    whatever the labels kept from later departures (unless a search stops at the limit of
+    rides: the caller checks ``state.range_rounds``). Kept in ``state`` per draw and window.
+    """
+    n = departures_s.shape[0]
+    if max_duration_s is None or n < 2:
+        return None
+    step = int(departures_s[1]) - int(departures_s[0])
+    if step <= 0 or np.any(np.diff(departures_s.astype(np.int64)) != step):
+        return None
+    offsets_s = np.ascontiguousarray(offsets_s, np.int32)
+    key = (offsets_s.tobytes(), int(departures_s[0]), int(departures_s[-1]), step,
+           int(max_duration_s))
+    if key not in state.periods:
+        if state.spans is None:
+            state.spans = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
+                                         tt.pattern_trip_ptr, tt.pattern_time_ptr,
+                                         tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
+                                         tt.freq_end_s)
+        period, from_s = _period(tt.pattern_stop_ptr, tt.pattern_is_frequency,
+                                 tt.pattern_time_ptr, tt.trip_dep_s, tt.pattern_freq_ptr,
+                                 tt.freq_start_s, tt.freq_end_s, tt.freq_headway_s, offsets_s,
+                                 *state.spans, int(departures_s[0]), int(departures_s[-1]),
+                                 int(max_duration_s), step)
+        found = None
+        if period > 0:
+            k = period // step
+            i0 = int(np.searchsorted(departures_s, from_s))
+            if i0 + k < n:      # departures from i0 + k on read those a period earlier
+                searched = np.arange(i0 + k, dtype=np.int64)
+                row = np.arange(n, dtype=np.int64)
+                row[i0 + k:] = i0 + (row[i0 + k:] - i0) % k
+                found = (searched, row)
+        if len(state.periods) >= 64:
+            state.periods.clear()
+        state.periods[key] = found
+    return state.periods[key]
 
 
 def _span_patterns(tt: Timetable, state: RaptorState, first_s: int, last_s: int | None
@@ -290,7 +404,7 @@ def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
                 state.ridden_vehicle, state.ridden_pos, np.int32(max_duration_s),
                 state.max_rides + 1, out, state.vehicle_hint,
                 _unsigned(egress_stops), np.asarray(egress_s, np.int32), state.egress_s,
-                bounds_s, np.int32(upper_s), dest_out, u["walk_list"])
+                bounds_s, np.int32(upper_s), dest_out, u["walk_list"], state.range_rounds)
 
 
 @njit(cache=True, nogil=True)
@@ -301,7 +415,7 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
                 epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
                 out, vehicle_hint, egress_stops, egress_s, egress_by_stop, bounds, upper,
-                dest_out, walk_list):  # pragma: no cover
+                dest_out, walk_list, rounds_used):  # pragma: no cover
     """:func:`transit.raptor._search` for range queries (see the module docstring); the
     comments there explain each rule, which this keeps as it is.
 
@@ -309,12 +423,15 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
     destination branches, each behind ``bounds is not None``): durations to every stop go
     to ``out``. Otherwise to one destination, pruned as ``_search`` prunes with per-stop
     bounds and an upper bound (``upper``, s): arrivals at the destination go to
-    ``dest_out`` and ``out`` is not touched.
+    ``dest_out`` and ``out`` is not touched. ``rounds_used[0]`` receives the most rounds a
+    departure took, or ``max_rounds`` when one stopped at that limit with labels still
+    improving.
     """
     inf = 2147483647
     best[:] = inf
     best_ride[:] = inf
     ridden_pos[:] = inf
+    rounds_used[0] = 0
     n_stops = best.shape[0]
     min_egress = inf
     dest_best = inf
@@ -561,6 +678,10 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 mark_list[np.uint64(n_marked)] = s2
                 n_marked += was != rk
                 improved_at[s2] = rk
+        if n_marked > 0:
+            rounds_used[0] = max_rounds
+        elif k > rounds_used[0]:
+            rounds_used[0] = k
         if bounds is not None:
             dest_out[di] = dest_best
         else:

@@ -125,6 +125,11 @@ class RaptorState:
                                                         NDArray[np.uint32],
                                                         NDArray[np.int32]]] = {}
         self.vehicle_hint = np.full(tt.n_patterns, -1, np.int64)   # last boarded, any draw
+        # rounds the last range search took at most (max_rides + 1: stopped at the limit)
+        self.range_rounds = np.zeros(1, np.int64)
+        # transit.range_raptor.periodic_departures, by draw and window
+        self.periods: dict[tuple[bytes, int, int, int, int],
+                           tuple[NDArray[np.int64], NDArray[np.int64]] | None] = {}
         # Buffers callers reuse from one search to the next, by name (e.g. accessibility's
         # per-origin samples: megabytes that would cost page faults if fresh each time).
         self.scratch: dict[str, NDArray[np.generic]] = {}
