@@ -171,87 +171,74 @@ def _two_routes(frequencies: str, scheduled: str = "") -> Timetable:
         FDAY)
 
 
-def _stop_major(tt: Timetable, deps: np.ndarray, offsets: np.ndarray, longest: int,
-                periodic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_and_searched(tt: Timetable, deps: np.ndarray, offsets: np.ndarray,
+                       longest: int) -> list[list[int]]:
+    """Per draw, the departures searched when searches may repeat; checks that every
+    departure's durations equal those of searching every departure (and of the general
+    kernel)."""
     from tests.test_router_features import coords
-    from transit.one_to_all import durations_by_stop
-
-    n = tt.n_stops
-    by_stop = np.full((n, deps.size * offsets.shape[0]), -1, np.int32)
-    fastest, slowest = np.empty(n, np.int32), np.empty(n, np.int32)
-    durations_by_stop(tt, RaptorState(tt), *access_for_point(tt, *coords("A")), deps,
-                      offsets, longest, np.empty((deps.size, n), np.int32), by_stop,
-                      fastest, slowest, periodic=periodic)
-    by_stop[fastest == UNREACHED] = UNREACHED
-    return by_stop, fastest, slowest
-
-
-def test_periodic_departures_read_an_earlier_period_with_the_same_durations() -> None:
     from transit.range_raptor import periodic_departures
 
+    access = access_for_point(tt, *coords("A"))
+    state = RaptorState(tt)
+    searched = []
+    for d in range(offsets.shape[0]):
+        repeats = periodic_departures(tt, state, deps, offsets[d], longest)
+        assert repeats is not None
+        rows = np.full((deps.size, tt.n_stops), -1, np.int32)
+        row_of = range_durations(tt, state, *access, deps, offsets[d], rows, longest,
+                                 repeats)
+        want = _general(tt, access, deps, offsets[d], longest)
+        assert np.array_equal(rows[row_of], want)
+        searched.append([i for i in range(deps.size) if row_of[i] == i])
+    return searched
+
+
+def test_searches_that_repeat_a_later_one_take_its_durations() -> None:
     # One window each, 06:00-10:00, every 5 and 10 minutes: departures 07:00-07:59 capped
-    # at 60 minutes repeat every 10 minutes (every vehicle that matters to a search runs:
-    # the first left by 06:10 and is boarded at most 10 minutes from its first stop).
+    # at 60 minutes repeat every 10 minutes (every vehicle a search can ride runs: the
+    # first left by 06:10 and is boarded at most 10 minutes from its first stop), so only
+    # the last ten are searched.
     tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600")
     deps = departure_times(7 * 3600, 3600)
-    offsets = draw_offsets(tt, 3, 5)
-    state = RaptorState(tt)
-    for d in range(3):
-        found = periodic_departures(tt, state, deps, offsets[d], 3600)
-        assert found is not None
-        searched, row = found
-        assert searched.tolist() == list(range(10))
-        assert row[:10].tolist() == list(range(10))
-        assert row[10:].tolist() == [i % 10 for i in range(10, 60)]
-    fast = _stop_major(tt, deps, offsets, 3600, True)
-    full = _stop_major(tt, deps, offsets, 3600, False)
-    for a, b in zip(fast, full, strict=True):
-        assert np.array_equal(a, b)
-    # and those durations are the general kernel's
-    from tests.test_router_features import coords
-    access = access_for_point(tt, *coords("A"))
-    for d in range(3):
-        want = _general(tt, access, deps, offsets[d], 3600)
-        assert np.array_equal(fast[0][:, d * 60:(d + 1) * 60], want.T)
+    for searched in _read_and_searched(tt, deps, draw_offsets(tt, 3, 5), 3600):
+        assert searched == list(range(50, 60))
+    # R2 starts at 07:20: a search from t (07:00-07:15) reaches A at once, in time for
+    # R2's vehicle that would have left at 07:15, which the search from t + 10 min rides
+    # shifted (07:25): those are searched. From 07:16 on, the only stop where a vehicle
+    # that does not run would have been (M, 07:25) is reached too late to board its copy.
+    tt = _two_routes("F2,07:20:00,10:00:00,300\nF3,06:00:00,10:00:00,600")
+    offsets = np.zeros((1, 2), np.int32)
+    assert _read_and_searched(tt, deps, offsets, 3600) == [
+        list(range(16)) + list(range(50, 60))]
 
 
-def test_departures_are_not_read_where_the_service_changes_within_the_span() -> None:
+def test_searches_do_not_repeat_where_the_service_changes_within_the_span() -> None:
     from transit.range_raptor import periodic_departures
 
     deps = departure_times(7 * 3600, 3600)
-    offsets = np.zeros((1, 2), np.int32)
-    # a window ends before the last departure's cap (08:59): nothing repeats
+    offsets = np.zeros(2, np.int32)
+    # a window ends before the last departure's cap (08:59)
     tt = _two_routes("F2,06:00:00,08:30:00,300\nF3,06:00:00,10:00:00,600")
-    assert periodic_departures(tt, RaptorState(tt), deps, offsets[0], 3600) is None
+    assert periodic_departures(tt, RaptorState(tt), deps, offsets, 3600) is None
     # no cap: the searches' span has no end
     tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600")
-    assert periodic_departures(tt, RaptorState(tt), deps, offsets[0], None) is None
-    # the service starts at 06:55: a departure repeats only once every vehicle that
-    # matters to its search runs, from 07:05 (R2 boards up to 10 minutes from its first
-    # stop): departures 07:00-07:14 are searched, 07:15 on read those 10 minutes earlier
-    tt = _two_routes("F2,06:55:00,10:00:00,300\nF3,06:55:00,10:00:00,600")
-    searched, row = periodic_departures(tt, RaptorState(tt), deps, offsets[0], 3600)
-    assert searched.size == 15
-    assert row[15:20].tolist() == [5, 6, 7, 8, 9]
-    # a scheduled trip leaving stops up to 07:45: only departures after it can repeat
+    assert periodic_departures(tt, RaptorState(tt), deps, offsets, None) is None
+    # a scheduled trip leaving stops up to 07:45: only departures after it repeat
     tt = _two_routes("F2,06:00:00,10:00:00,300\nF3,06:00:00,10:00:00,600", """
         T1,07:20:00,07:20:00,A,1
         T1,07:25:00,07:30:00,B,2
         T1,07:45:00,07:45:00,D,3
     """)
-    searched, row = periodic_departures(tt, RaptorState(tt), deps, np.zeros(2, np.int32),
-                                        3600)
-    assert searched.size == 46 + 10
-    fast = _stop_major(tt, deps, np.zeros((1, 2), np.int32), 3600, True)
-    full = _stop_major(tt, deps, np.zeros((1, 2), np.int32), 3600, False)
-    for a, b in zip(fast, full, strict=True):
-        assert np.array_equal(a, b)
+    assert _read_and_searched(tt, deps, offsets[None], 3600) == [
+        list(range(46)) + list(range(50, 60))]
 
 
 @pytest.mark.slow
-def test_nairobi_periodic_departures_give_the_same_durations(shared_data) -> None:
-    """Twelve Nairobi origins, 07:00-07:59 x 3 draws capped at 60 minutes: about a quarter
-    of the departures are read from an earlier period, with the same values."""
+def test_nairobi_searches_that_repeat_give_the_same_durations(shared_data) -> None:
+    """Twelve Nairobi origins, 07:00-07:59 x 3 draws capped at 60 minutes: departures whose
+    search would repeat a later one's take its durations, and the stop-major samples equal
+    those of searching every departure."""
     from gtfs_out.read import read_feed
     from transit.one_to_all import durations_by_stop
 
@@ -263,6 +250,7 @@ def test_nairobi_periodic_departures_give_the_same_durations(shared_data) -> Non
     n = tt.n_stops
     rows = np.empty((deps.size, n), np.int32)
     rng = np.random.default_rng(4)
+    read = 0
     for a in rng.integers(0, n, 12):
         access = access_for_point(tt, float(tt.stop_lat[a]) + 0.002,
                                   float(tt.stop_lon[a]) + 0.002)
@@ -276,7 +264,8 @@ def test_nairobi_periodic_departures_give_the_same_durations(shared_data) -> Non
             got.append((by_stop, fastest, slowest))
         for x, y in zip(*got, strict=True):
             assert np.array_equal(x, y)
-    from transit.range_raptor import periodic_departures
-    searched = [periodic_departures(tt, state, deps, offsets[d], 3600)[0].size
-                for d in range(3)]
-    assert all(40 <= s < 50 for s in searched)
+        from transit.range_raptor import periodic_departures
+        repeats = periodic_departures(tt, state, deps, offsets[0], 3600)
+        row_of = range_durations(tt, state, *access, deps, offsets[0], rows, 3600, repeats)
+        read += int((row_of != np.arange(deps.size)).sum())
+    assert read > 12 * 30      # most departures repeat a later one

@@ -196,36 +196,29 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     only compares times with thresholds up to ``max_duration_s``).
 
     Where a draw's headway service repeats over the searches' span, a departure whose
-    search rides the same vehicles as an earlier one's shifted by the period reads its
-    durations instead of searching (:func:`transit.range_raptor.periodic_departures`; on
-    Nairobi at 07:00-07:59 capped at 60 minutes, every route runs every 5 minutes from
-    06:00 to 09:00, and from about 07:40, when vehicles of even the longest routes that
-    left at 06:00 have passed every stop, the departures repeat every 5 minutes: 14 of 60
-    are read). ``periodic=False`` searches every departure (the same values).
+    search would repeat a later one's, shifted by the period, takes its durations instead
+    of searching (:func:`transit.range_raptor.periodic_departures`): on Nairobi at
+    07:00-07:59 capped at 60 minutes (every route every 5 minutes from 06:00 to 09:00),
+    about 9 in 10 departures. ``periodic=False`` searches every departure (the same
+    values).
     """
     n = deps.size
     seen = np.zeros(tt.n_stops, np.bool_)
     fastest[:] = UNREACHED
     slowest[:] = UNREACHED
-    every = np.arange(n)
     for d in range(offsets_s.shape[0]):
-        # Periodic headway service: departures whose searches ride the same vehicles as
-        # an earlier one's, shifted by the period, read its durations instead of searching.
-        found = periodic_departures(tt, state, deps, offsets_s[d], max_duration_s) \
+        # Periodic headway service: a departure whose search would repeat a later one's,
+        # shifted by the period, takes its durations instead of searching.
+        repeats = periodic_departures(tt, state, deps, offsets_s[d], max_duration_s) \
             if periodic else None
-        if found is not None:
-            searched, row = found
-            range_durations(tt, state, access_stops, access_s, deps[searched], offsets_s[d],
-                            rows[:searched.size], max_duration_s)
-            if state.range_rounds[0] <= state.max_rides - 2:
-                _rows_to_columns(rows, row, state.best_s, by_stop, d * n, seen, fastest,
-                                 slowest, far_s)
-                continue
+        row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
+                                 max_duration_s, repeats)
+        if repeats is not None and state.range_rounds[0] > state.max_rides - 2:
             # A search came near the limit of rides, where labels could depend on those
             # kept from later departures: search every departure.
-        range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
-                        max_duration_s)
-        _rows_to_columns(rows, every, state.best_s, by_stop, d * n, seen, fastest, slowest,
+            row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s[d],
+                                     rows, max_duration_s)
+        _rows_to_columns(rows, row_of, state.best_s, by_stop, d * n, seen, fastest, slowest,
                          far_s)
 
 

@@ -145,41 +145,53 @@ def boarding_spans(pattern_stop_ptr: NDArray[np.int32], is_freq: NDArray[np.uint
 
 
 @njit(cache=True)
-def _period(pattern_stop_ptr, is_freq, time_ptr, dep_s, freq_ptr, start_s, end_s,  # type: ignore[no-untyped-def]
-            headway_s, offsets_s, span_lo, span_hi, first_s, last_s, horizon_s,
+def _period(pattern_stop_ptr, pattern_stops, is_freq, time_ptr, dep_s, freq_ptr, start_s,  # type: ignore[no-untyped-def]
+            end_s, headway_s, offsets_s, span_lo, span_hi, first_s, last_s, horizon_s,
             step_s):  # pragma: no cover
-    """``(period, from_s)``: searches departing at ``t`` and ``t + period`` (both from
-    ``from_s`` to ``last_s``, labels up to ``horizon_s`` after) can ride the same vehicles
-    shifted by ``period`` (s, a multiple of ``step_s``), under one draw; ``(0, 0)`` when
-    no such pair exists.
+    """How searches departing from ``first_s`` to ``last_s`` (labels up to ``horizon_s``
+    after) repeat under one draw: ``(period, from_s, stops, late_s)``, period 0 when they
+    do not.
 
-    A search from ``t`` boards a vehicle at ``t`` or later and uses it only up to
-    ``t + horizon_s``: a headway pattern's vehicles that matter leave its first stop from
-    ``t`` minus its last boarding offset to ``last_s + horizon_s`` minus its first. They
-    repeat every ``headway`` when one window runs every one of them (its first vehicle
-    early enough, its end later) and no other window runs any: ``from_s`` is the earliest
-    ``t`` for which that holds for every pattern, and for which no scheduled trip leaves a
-    stop between ``t`` and ``last_s + horizon_s``.
+    A search from ``t`` boards vehicles at ``t`` or later and uses them only up to
+    ``t + horizon_s``. A headway window runs a vehicle every ``headway`` s from
+    ``start + offset`` while before ``end``. For each pattern, the window running its
+    latest vehicles that matter must run until after ``last_s + horizon_s`` (else
+    ``period`` is 0); ``period`` is the least common multiple of those windows' headways
+    (and ``step_s``). The search from ``t + period`` then rides the vehicles of the one from
+    ``t`` shifted by the period, plus the shifted copies of vehicles that do not run (they
+    would have left before their window's first vehicle), minus none, provided that
+    ``t >= from_s``: no scheduled trip leaves a stop between ``t`` and ``last_s +
+    horizon_s``, and no vehicle of another window of a pattern matters from ``t`` on. The
+    copies that do not run matter only where the search from ``t + period`` reaches a stop
+    in time to board one: ``late_s[j]`` is the latest departure from stop ``stops[j]`` of
+    a vehicle that does not run (sorted latest first), so the copy leaves it at
+    ``late_s[j] + period`` at the latest.
     """
     period = np.int64(step_s)
     t_hi = np.int64(last_s) + horizon_s
     from_s = np.int64(first_s)
+    none = np.iinfo(np.int64).min
+    n_stops = 0
+    for p in range(pattern_stops.shape[0]):
+        n_stops = max(n_stops, pattern_stops[p] + 1)
+    late = np.full(n_stops, none, np.int64)
     for p in range(pattern_stop_ptr.shape[0] - 1):
         if not is_freq[p]:
             if span_lo[p] <= t_hi and span_hi[p] >= from_s:
                 from_s = span_hi[p] + 1
             continue
-        n = pattern_stop_ptr[p + 1] - pattern_stop_ptr[p]
+        sp = pattern_stop_ptr[p]
+        n = pattern_stop_ptr[p + 1] - sp
+        if n < 2:
+            continue
         d_min = np.int64(np.iinfo(np.int64).max)
-        d_board = np.int64(np.iinfo(np.int64).min)  # latest boarding offset (not the last)
+        d_board = np.int64(none)              # latest boarding offset (not the last stop)
         for i in range(n):
             d = np.int64(dep_s[time_ptr[p] + i])
             if d < d_min:
                 d_min = d
             if i < n - 1 and d > d_board:
                 d_board = d
-        if n < 2:
-            continue
         f_lo = first_s - d_board
         f_hi = t_hi - d_min
         top = -1                              # the window running the latest vehicles
@@ -191,36 +203,48 @@ def _period(pattern_stop_ptr, is_freq, time_ptr, dep_s, freq_ptr, start_s, end_s
         if top < 0:
             continue                          # no vehicle of it can matter
         if end_s[top] <= f_hi:
-            return 0, 0                       # its vehicles stop within the span
-        from_s = max(from_s, np.int64(start_s[top]) + offsets_s[top] + d_board)
+            return 0, 0, np.zeros(0, np.uint32), np.zeros(0, np.int64)
         for e in range(freq_ptr[p], freq_ptr[p + 1]):
             first = np.int64(start_s[e]) + offsets_s[e]
             if e == top or first >= end_s[e] or first > f_hi or end_s[e] <= f_lo:
                 continue
             last = first + (end_s[e] - 1 - first) // headway_s[e] * headway_s[e]
             from_s = max(from_s, last + d_board + 1)
+        first = np.int64(start_s[top]) + offsets_s[top]
+        missing = first - headway_s[top]     # the latest vehicle that does not run
+        if missing + d_board >= first_s:
+            for i in range(n - 1):
+                s = pattern_stops[sp + i]
+                late[s] = max(late[s], missing + dep_s[time_ptr[p] + i])
         a, b = period, np.int64(headway_s[top])
         while b:
             a, b = b, a % b
         period = period // a * headway_s[top]
     if from_s + period > last_s:
-        return 0, 0
-    return period, from_s
+        return 0, 0, np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    stops = np.flatnonzero(late >= from_s)
+    stops = stops[np.argsort(-late[stops], kind="mergesort")]
+    return period, from_s, stops.astype(np.uint32), late[stops]
+
+
+#: How one draw's searches over a window repeat (:func:`periodic_departures`).
+Repeats = tuple[int, int, NDArray[np.uint32], NDArray[np.int64]]
 
 
 def periodic_departures(tt: Timetable, state: RaptorState, departures_s: NDArray[np.int32],
                         offsets_s: NDArray[np.int32], max_duration_s: int | None
-                        ) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
-    """Which of ``departures_s`` (evenly spaced, increasing) a search must run under one
-    draw, and which can read an earlier one's durations: ``(searched, row)`` with
-    ``row[i]`` the index in ``searched`` whose durations departure ``i`` has (the searched
-    departures come first, without gaps, so the range search keeps its labels from one to
-    the next); None when no departure can be read (see :func:`_period`).
+                        ) -> Repeats | None:
+    """How the searches from ``departures_s`` (evenly spaced, increasing) repeat under one
+    draw, for :func:`range_durations`: ``(k, first, stops, late_s)``, or None when they
+    do not (see :func:`_period`). Kept in ``state`` per draw and window.
 
-    The durations from ``t`` equal those from ``t + period`` when both searches can ride
-    the same vehicles shifted by the period: a search's labels are the earliest arrivals,
-    whatever the labels kept from later departures (unless a search stops at the limit of
-    rides: the caller checks ``state.range_rounds``). Kept in ``state`` per draw and window.
+    Departure ``i >= first`` can take the durations of departure ``i + k`` instead of
+    searching when the search from ``i + k`` reached every stop ``stops[j]`` later than
+    ``late_s[j]`` plus the period (or not within the maximum duration) wherever
+    ``late_s[j]`` is not before departure ``i``: the two searches then ride the same
+    vehicles, shifted by the period, and a search's labels are the earliest arrivals,
+    whatever labels it keeps from later departures (unless a search stops at the limit
+    of rides: the caller checks ``state.range_rounds``).
     """
     n = departures_s.shape[0]
     if max_duration_s is None or n < 2:
@@ -237,20 +261,15 @@ def periodic_departures(tt: Timetable, state: RaptorState, departures_s: NDArray
                                          tt.pattern_trip_ptr, tt.pattern_time_ptr,
                                          tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
                                          tt.freq_end_s)
-        period, from_s = _period(tt.pattern_stop_ptr, tt.pattern_is_frequency,
-                                 tt.pattern_time_ptr, tt.trip_dep_s, tt.pattern_freq_ptr,
-                                 tt.freq_start_s, tt.freq_end_s, tt.freq_headway_s, offsets_s,
-                                 *state.spans, int(departures_s[0]), int(departures_s[-1]),
-                                 int(max_duration_s), step)
-        found = None
-        if period > 0:
-            k = period // step
-            i0 = int(np.searchsorted(departures_s, from_s))
-            if i0 + k < n:      # departures from i0 + k on read those a period earlier
-                searched = np.arange(i0 + k, dtype=np.int64)
-                row = np.arange(n, dtype=np.int64)
-                row[i0 + k:] = i0 + (row[i0 + k:] - i0) % k
-                found = (searched, row)
+        period, from_s, stops, late = _period(
+            tt.pattern_stop_ptr, tt.pattern_stops, tt.pattern_is_frequency,
+            tt.pattern_time_ptr, tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
+            tt.freq_end_s, tt.freq_headway_s, offsets_s, *state.spans,
+            int(departures_s[0]), int(departures_s[-1]), int(max_duration_s), step)
+        found: Repeats | None = None
+        if period > 0 and period // step < n:
+            found = (int(period // step), int(np.searchsorted(departures_s, from_s)), stops,
+                     late)
         if len(state.periods) >= 64:
             state.periods.clear()
         state.periods[key] = found
@@ -303,7 +322,8 @@ def _unsigned(a: NDArray[np.int32]) -> NDArray[np.uint32]:
 def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
                     access_s: NDArray[np.int32], departures_s: NDArray[np.int32],
                     offsets_s: NDArray[np.int32], out: NDArray[np.int32],
-                    max_duration_s: int | None = None) -> None:
+                    max_duration_s: int | None = None, repeats: Repeats | None = None
+                    ) -> NDArray[np.int64]:
     """Travel time (s) from an origin to every stop for each departure of one draw.
 
     Parameters
@@ -322,10 +342,21 @@ def range_durations(tt: Timetable, state: RaptorState, access_stops: NDArray[np.
         arrival of :func:`transit.raptor.run_raptor` minus the departure.
     max_duration_s
         Longest travel time of interest (s); None searches without limit.
+    repeats
+        :func:`periodic_departures` for these departures and draw: a departure whose
+        search would repeat a later one's takes its durations instead of searching.
+
+    Returns
+    -------
+    NDArray[np.int64]
+        Per departure, the row of ``out`` that holds its durations (its own, unless it
+        took a later departure's).
     """
+    row_of = np.empty(len(departures_s), np.int64)
     _run(tt, state, access_stops, access_s, departures_s, offsets_s,
          int(UNREACHED) if max_duration_s is None else max_duration_s, out, _NO_STOPS,
-         _NO_TIMES, None, int(UNREACHED), _NO_TIMES)
+         _NO_TIMES, None, int(UNREACHED), _NO_TIMES, repeats, row_of)
+    return row_of
 
 
 def range_arrivals_to_destination(tt: Timetable, state: RaptorState,
@@ -368,22 +399,25 @@ def range_arrivals_to_destination(tt: Timetable, state: RaptorState,
     arrive = np.full(len(departures_s), UNREACHED, np.int32)
     _run(tt, state, access_stops, access_s, departures_s, offsets_s, int(UNREACHED), _NO_ROWS,
          egress_stops, egress_s, np.asarray(bounds_s, np.int32),
-         min(int(upper_s), int(UNREACHED)), arrive)
+         min(int(upper_s), int(UNREACHED)), arrive, None, _NO_ROW_OF)
     return arrive
 
 
 _NO_STOPS = np.zeros(0, np.int32)
 _NO_TIMES = np.zeros(0, np.int32)
 _NO_ROWS = np.zeros((0, 0), np.int32)
+_NO_ROW_OF = np.zeros(0, np.int64)
+_NO_LATE = (np.zeros(0, np.uint32), np.zeros(0, np.int64))
 
 
 def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
          access_s: NDArray[np.int32], departures_s: NDArray[np.int32],
          offsets_s: NDArray[np.int32], max_duration_s: int, out: NDArray[np.int32],
          egress_stops: NDArray[np.int32], egress_s: NDArray[np.int32],
-         bounds_s: NDArray[np.int32] | None, upper_s: int, dest_out: NDArray[np.int32]
-         ) -> None:
+         bounds_s: NDArray[np.int32] | None, upper_s: int, dest_out: NDArray[np.int32],
+         repeats: Repeats | None, row_of: NDArray[np.int64]) -> None:
     """Call the kernel: one-to-all (``bounds_s`` None) or to one destination."""
+    k, first, late_stops, late_s = (0, 0, *_NO_LATE) if repeats is None else repeats
     deps = np.asarray(departures_s, np.int32)
     order = np.argsort(-deps.astype(np.int64), kind="stable").astype(np.int32)
     veh_ptr, veh_dep = _vehicles(tt, state, offsets_s)
@@ -404,7 +438,8 @@ def _run(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
                 state.ridden_vehicle, state.ridden_pos, np.int32(max_duration_s),
                 state.max_rides + 1, out, state.vehicle_hint,
                 _unsigned(egress_stops), np.asarray(egress_s, np.int32), state.egress_s,
-                bounds_s, np.int32(upper_s), dest_out, u["walk_list"], state.range_rounds)
+                bounds_s, np.int32(upper_s), dest_out, u["walk_list"], state.range_rounds,
+                k, first, late_stops, late_s, row_of)
 
 
 @njit(cache=True, nogil=True)
@@ -415,7 +450,8 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 pattern_from, pattern_to, pattern_queue, mark_list, ride_list, improved_at,
                 epoch, arrivals_rise, ridden_vehicle, ridden_pos, max_duration, max_rounds,
                 out, vehicle_hint, egress_stops, egress_s, egress_by_stop, bounds, upper,
-                dest_out, walk_list, rounds_used):  # pragma: no cover
+                dest_out, walk_list, rounds_used, period_k, read_from, late_stops, late_s,
+                row_of):  # pragma: no cover
     """:func:`transit.raptor._search` for range queries (see the module docstring); the
     comments there explain each rule, which this keeps as it is.
 
@@ -425,7 +461,10 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
     bounds and an upper bound (``upper``, s): arrivals at the destination go to
     ``dest_out`` and ``out`` is not touched. ``rounds_used[0]`` receives the most rounds a
     departure took, or ``max_rounds`` when one stopped at that limit with labels still
-    improving.
+    improving. One-to-all with ``period_k`` > 0 (departures evenly spaced, increasing: see
+    :func:`periodic_departures`): a departure from index ``read_from`` on whose search
+    would repeat the one ``period_k`` later takes its durations; ``row_of`` receives the
+    row of ``out`` holding each departure's durations.
     """
     inf = 2147483647
     best[:] = inf
@@ -446,9 +485,29 @@ def _search_all(pattern_stop_ptr, pattern_stops, board_ok, alight_ok, is_freq, t
                 min_egress = egress_s[j]
         if min_egress == inf:
             min_egress = 0
+    n_dep = departures.shape[0]
     for d in range(order.shape[0]):
         di = order[d]
         t_dep = departures[di]
+        if bounds is None:
+            row_of[di] = di
+            if period_k > 0 and read_from <= di < n_dep - period_k:
+                # The search one period later rode the same vehicles shifted by the
+                # period, and the copies of vehicles that do not run from here: it repeats
+                # this one unless it reached a stop in time to board such a copy.
+                src = row_of[di + period_k]
+                later = out[src]
+                repeat = True
+                for j in range(late_stops.shape[0]):
+                    if late_s[j] < t_dep:
+                        break
+                    v = later[late_stops[j]]
+                    if v != inf and np.int64(v) <= late_s[j] - t_dep:
+                        repeat = False
+                        break
+                if repeat:
+                    row_of[di] = src
+                    continue
         if bounds is not None and upper != inf and np.int64(t_dep) + upper < dest_best:
             dest_best = np.int64(t_dep) + upper
         cap = np.int64(inf) if max_duration == inf else np.int64(t_dep) + max_duration

@@ -129,7 +129,7 @@ class RaptorState:
         self.range_rounds = np.zeros(1, np.int64)
         # transit.range_raptor.periodic_departures, by draw and window
         self.periods: dict[tuple[bytes, int, int, int, int],
-                           tuple[NDArray[np.int64], NDArray[np.int64]] | None] = {}
+                           tuple[int, int, NDArray[np.uint32], NDArray[np.int64]] | None] = {}
         # Buffers callers reuse from one search to the next, by name (e.g. accessibility's
         # per-origin samples: megabytes that would cost page faults if fresh each time).
         self.scratch: dict[str, NDArray[np.generic]] = {}
