@@ -161,8 +161,10 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
     if not stop_major:
         out = np.empty((offsets.shape[0] * n, tt.n_stops), np.int32)
         for d in range(offsets.shape[0]):
-            range_durations(tt, state, access_stops, access_s, deps, offsets[d],
-                            out[d * n:(d + 1) * n], max_duration_s)
+            rows = out[d * n:(d + 1) * n]
+            row_of = _one_draw(tt, state, access_stops, access_s, deps, offsets[d], rows,
+                               max_duration_s, True)
+            rows[:] = rows[row_of]
         return out
     by_stop = np.empty((tt.n_stops, offsets.shape[0] * n), np.int32)
     fastest = np.empty(tt.n_stops, np.int32)
@@ -207,19 +209,30 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     fastest[:] = UNREACHED
     slowest[:] = UNREACHED
     for d in range(offsets_s.shape[0]):
-        # Periodic headway service: a departure whose search would repeat a later one's,
-        # shifted by the period, takes its durations instead of searching.
-        repeats = periodic_departures(tt, state, deps, offsets_s[d], max_duration_s) \
-            if periodic else None
-        row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
-                                 max_duration_s, repeats)
-        if repeats is not None and state.range_rounds[0] > state.max_rides - 2:
-            # A search came near the limit of rides, where labels could depend on those
-            # kept from later departures: search every departure.
-            row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s[d],
-                                     rows, max_duration_s)
+        row_of = _one_draw(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
+                           max_duration_s, periodic)
         _rows_to_columns(rows, row_of, state.best_s, by_stop, d * n, seen, fastest, slowest,
                          far_s)
+
+
+def _one_draw(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
+              access_s: NDArray[np.int32], deps: NDArray[np.int32], offsets_s: NDArray[np.int32],
+              rows: NDArray[np.int32], max_duration_s: int | None, periodic: bool
+              ) -> NDArray[np.int64]:
+    """One draw's range search into ``rows``; returns the row holding each departure's
+    durations. With ``periodic``, a departure whose search would repeat a later one's,
+    shifted by the period, takes its durations instead of searching
+    (:func:`transit.range_raptor.periodic_departures`)."""
+    repeats = periodic_departures(tt, state, deps, offsets_s, max_duration_s) \
+        if periodic else None
+    row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s, rows,
+                             max_duration_s, repeats)
+    if repeats is not None and state.range_rounds[0] > state.max_rides - 2:
+        # A search came near the limit of rides, where labels could depend on those kept
+        # from later departures: search every departure.
+        row_of = range_durations(tt, state, access_stops, access_s, deps, offsets_s, rows,
+                                 max_duration_s)
+    return row_of
 
 
 @njit(cache=True, nogil=True)
