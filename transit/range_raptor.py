@@ -28,7 +28,10 @@ for other features:
   positions and one that rides it, rather than testing which case it is at every stop
   (6 % and 7 %);
 * one-to-all walks put the stops they improve on a list, listed for the next round
-  after the walks: a loop that small keeps its counters in registers (5 %).
+  after the walks: a loop that small keeps its counters in registers (5 %);
+* one-to-all over evenly spaced departures of headway service that repeats with a short
+  period (:func:`periodic_departures`), a departure whose search would repeat the one a
+  period later takes its durations instead of searching (on Nairobi about 9 in 10).
 
 Every label is the one :func:`transit.raptor.run_raptor` sets (same rounds, same pruning,
 same vehicle skipping); ``tests/test_router_range.py`` (one-to-all) and
