@@ -349,6 +349,7 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
     wnear = np.zeros((lat.size, c), np.int32)
     has = np.zeros(lat.size, np.bool_)
     times = np.empty(n_samples, np.int32)
+    weights = np.empty(n_samples, np.int32)
     near_buf = np.empty((c, n_samples), np.int32)
     order = np.empty(int(np.diff(dest.egress.ptr).max(initial=0)), np.int64)
     deps = departure_times(spec.depart_s, spec.window_s)
@@ -365,13 +366,16 @@ def _measure_block(tt: Timetable, state: RaptorState, lat: NDArray[np.float64],
         direct = np.asarray(direct, np.int32)
         access_stops, access_s = access_for_point(tt, float(lat[i]), float(lon[i]))
         has[i] = access_stops.size > 0
+        m = n_samples
         if has[i]:
-            durations_by_stop(tt, state, access_stops, access_s, deps, offsets_s, t_max,
-                              rows, by_stop, fastest, slowest, _FAR_S)
+            # the distinct samples (departures that repeat a later one's search share it)
+            m = durations_by_stop(tt, state, access_stops, access_s, deps, offsets_s, t_max,
+                                  rows, by_stop, fastest, slowest, _FAR_S, weights=weights)
         # else no stop within reach: transit is walking (the reduction reads no stop)
         _reduce_origin(by_stop, fastest, slowest, eg.ptr, eg.stops, eg.walk_s, direct,
                        dest.loc_cat_ptr, dest.loc_cat, dest.loc_count, thresholds, rank,
-                       times, order, near_buf, opp[i], near[i], wopp[i], wnear[i], has[i])
+                       times[:m], weights[:m], n_samples, order, near_buf[:, :m], opp[i],
+                       near[i], wopp[i], wnear[i], has[i])
         # A nearest time beyond it may hide a transit journey that was cut off: search
         # again to the category as one destination (every stop near one of its
         # locations), pruned by Dijkstra bounds, for the nearest time alone.
@@ -408,17 +412,29 @@ def _merge_samples(times, row, walk):  # type: ignore[no-untyped-def]  # pragma:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _n_within(times, limit):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """How many samples are at most ``limit``."""
+def _n_within(times, weights, limit):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """How many samples are at most ``limit`` (``times[r]`` stands for ``weights[r]``)."""
     n = 0
     for r in range(times.shape[0]):
-        n += times[r] <= limit
+        n += weights[r] * (times[r] <= limit)
     return n
 
 
 @njit(cache=True, nogil=True)
+def _weighted_rank(values, weights, rank):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """The ``rank``-th smallest (0-based) of the samples, ``values[r]`` standing for
+    ``weights[r]`` of them."""
+    seen = 0
+    for r in np.argsort(values, kind="mergesort"):
+        seen += weights[r]
+        if seen > rank:
+            return values[r]
+    return values[np.argmax(values)]
+
+
+@njit(cache=True, nogil=True)
 def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,  # type: ignore[no-untyped-def]
-                  thresholds, rank, times, order, cnt):  # pragma: no cover
+                  thresholds, rank, times, weights, n_samples, order, cnt):  # pragma: no cover
     """Into ``cnt``: a location's number of samples within each threshold, exact where the
     bounds decide (0 below ``bound``, every sample at or above ``upper``) and otherwise
     exact enough to tell whether it reaches ``rank + 1``. The location's stops are merged
@@ -426,7 +442,6 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
     the bounds has ``rank + 1`` samples within it (more stops only add samples), and
     leaves out the stops whose fastest sample plus walk is above all of them (they cannot
     add a sample within any)."""
-    n_samples = times.shape[0]
     n_thr = thresholds.shape[0]
     hi = np.int64(-1)
     for t in range(n_thr):
@@ -452,7 +467,7 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
         decided = True
         for t in range(n_thr):
             if bound <= thresholds[t] < upper:
-                cnt[t] = _n_within(times, thresholds[t])
+                cnt[t] = _n_within(times, weights, thresholds[t])
                 if cnt[t] < rank + 1:
                     decided = False
         if decided:
@@ -465,22 +480,26 @@ def _count_within(by_stop, fastest, q0, q1, stops, walk_s, direct, bound, upper,
 
 @njit(cache=True, nogil=True)
 def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # type: ignore[no-untyped-def]
-                   loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, order, near,
-                   opp, nearest, wopp, wnearest, transit):
+                   loc_cat_ptr, loc_cat, loc_count, thresholds, rank, times, weights,
+                   n_samples, order, near, opp, nearest, wopp, wnearest, transit):
     """Per-origin reductions over samples (see the module docstring).
 
-    ``by_stop`` is ``(n_stops, n_samples)`` durations (s) from the origin, UNREACHED where
-    a stop is not reached, and ``fastest``/``slowest_at`` each stop's smallest and largest
-    sample (:func:`transit.one_to_all.durations_by_stop`); the row of a stop whose fastest
-    sample is UNREACHED is never read; ``order`` is scratch space for the most stops of one
-    location. Without ``transit`` (no stop within reach) none is
-    read and the measures are the walking ones. Locations are visited by increasing lower
+    ``by_stop[:, :m]`` are the origin's ``m = len(times)`` distinct samples of durations
+    (s), UNREACHED where a stop is not reached, sample ``r`` standing for ``weights[r]`` of
+    the ``n_samples`` (departures whose search repeats a later one's share its sample), and
+    ``fastest``/``slowest_at`` each stop's smallest and largest sample
+    (:func:`transit.one_to_all.durations_by_stop`); the row of a stop whose fastest sample
+    is UNREACHED is never read; ``times`` and ``near`` (``(n_categories, m)``) are scratch
+    space; ``order`` is scratch space for the most stops of one location. Counts within a
+    threshold are weighted, percentiles taken over the weighted samples. Without
+    ``transit`` (no stop within reach) none is read and the measures are the walking
+    ones. Locations are visited by increasing lower
     bound (fastest sample of any stop + walk, or the direct walk) up to the largest
     threshold: counts are exact, and so is a transit nearest time at or below it; one above
     it is only known to be above (the caller searches it again).
     """
     inf = 2147483647
-    n_samples = by_stop.shape[1]
+    m = times.shape[0]          # distinct samples; weights[r] samples each, n_samples in all
     n_loc = ptr.shape[0] - 1
     n_cat, n_thr = opp.shape
     t_max = thresholds[n_thr - 1]
@@ -552,10 +571,11 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
                     continue
                 _merge_samples(times, by_stop[s], walk)
             for t in range(n_thr):
-                cnt[t] = _n_within(times, thresholds[t])
+                cnt[t] = _n_within(times, weights, thresholds[t])
         elif per_sample:
             _count_within(by_stop, fastest, ptr[j], ptr[j + 1], stops, walk_s, direct[j],
-                          bound[j], upper, thresholds, rank, times, order, cnt)
+                          bound[j], upper, thresholds, rank, times, weights, n_samples, order,
+                          cnt)
         else:
             for t in range(n_thr):
                 cnt[t] = n_samples if upper <= thresholds[t] else 0
@@ -563,7 +583,7 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
             c = loc_cat[q]
             if need_near and bound[j] < slowest[c]:
                 worst = 0
-                for r in range(n_samples):
+                for r in range(m):
                     if times[r] < near[c, r]:
                         near[c, r] = times[r]
                     if near[c, r] > worst:
@@ -573,5 +593,4 @@ def _reduce_origin(by_stop, fastest, slowest_at, ptr, stops, walk_s, direct,  # 
                 if cnt[t] >= rank + 1:
                     opp[c, t] += loc_count[q]
     for c in range(n_cat):
-        row = np.sort(near[c])
-        nearest[c] = row[rank]
+        nearest[c] = _weighted_rank(near[c], weights, rank)

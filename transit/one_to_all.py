@@ -180,7 +180,8 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
                       offsets_s: NDArray[np.int32], max_duration_s: int | None,
                       rows: NDArray[np.int32], by_stop: NDArray[np.int32],
                       fastest: NDArray[np.int32], slowest: NDArray[np.int32],
-                      far_s: int = int(UNREACHED), periodic: bool = True) -> None:
+                      far_s: int = int(UNREACHED), periodic: bool = True,
+                      weights: NDArray[np.int32] | None = None) -> int:
     """Stop-major travel times of one origin into the caller's buffers (reused between
     origins, as accessibility does for thousands of them).
 
@@ -203,16 +204,28 @@ def durations_by_stop(tt: Timetable, state: RaptorState, access_stops: NDArray[n
     07:00-07:59 capped at 60 minutes (every route every 5 minutes from 06:00 to 09:00),
     about 9 in 10 departures. ``periodic=False`` searches every departure (the same
     values).
+
+    With ``weights`` (``len(deps) * draws`` int32), ``by_stop`` receives only the distinct
+    samples, one per departure searched, and ``weights`` how many samples each stands for
+    (itself and the departures that took its durations); the samples' order is then not
+    that of the departures. Returns the number of columns written.
     """
     n = deps.size
     seen = np.zeros(tt.n_stops, np.bool_)
     fastest[:] = UNREACHED
     slowest[:] = UNREACHED
+    col = 0
     for d in range(offsets_s.shape[0]):
         row_of = _one_draw(tt, state, access_stops, access_s, deps, offsets_s[d], rows,
                            max_duration_s, periodic)
-        _rows_to_columns(rows, row_of, state.best_s, by_stop, d * n, seen, fastest, slowest,
-                         far_s)
+        if weights is None:
+            src = row_of
+        else:
+            src = np.flatnonzero(row_of == np.arange(n))
+            weights[col:col + src.size] = np.bincount(row_of, minlength=n)[src]
+        _rows_to_columns(rows, src, state.best_s, by_stop, col, seen, fastest, slowest, far_s)
+        col += src.size
+    return col
 
 
 def _one_draw(tt: Timetable, state: RaptorState, access_stops: NDArray[np.int32],
