@@ -164,7 +164,8 @@ def travel_times_to_stops(tt: Timetable, state: RaptorState, origin_lat: float,
             rows = out[d * n:(d + 1) * n]
             row_of = _one_draw(tt, state, access_stops, access_s, deps, offsets[d], rows,
                                max_duration_s, True)
-            rows[:] = rows[row_of]
+            if (row_of != np.arange(n)).any():   # some departures took another's row
+                rows[:] = rows[row_of]
         return out
     by_stop = np.empty((tt.n_stops, offsets.shape[0] * n), np.int32)
     fastest = np.empty(tt.n_stops, np.int32)

@@ -150,7 +150,7 @@ def boarding_spans(pattern_stop_ptr: NDArray[np.int32], is_freq: NDArray[np.uint
 @njit(cache=True)
 def _period(pattern_stop_ptr, pattern_stops, is_freq, time_ptr, dep_s, freq_ptr, start_s,  # type: ignore[no-untyped-def]
             end_s, headway_s, offsets_s, span_lo, span_hi, first_s, last_s, horizon_s,
-            step_s):  # pragma: no cover
+            step_s, n_stops):  # pragma: no cover
     """How searches departing from ``first_s`` to ``last_s`` (labels up to ``horizon_s``
     after) repeat under one draw: ``(period, from_s, stops, late_s)``, period 0 when they
     do not.
@@ -174,9 +174,6 @@ def _period(pattern_stop_ptr, pattern_stops, is_freq, time_ptr, dep_s, freq_ptr,
     t_hi = np.int64(last_s) + horizon_s
     from_s = np.int64(first_s)
     none = np.iinfo(np.int64).min
-    n_stops = 0
-    for p in range(pattern_stops.shape[0]):
-        n_stops = max(n_stops, pattern_stops[p] + 1)
     late = np.full(n_stops, none, np.int64)
     for p in range(pattern_stop_ptr.shape[0] - 1):
         if not is_freq[p]:
@@ -234,6 +231,15 @@ def _period(pattern_stop_ptr, pattern_stops, is_freq, time_ptr, dep_s, freq_ptr,
 Repeats = tuple[int, int, NDArray[np.uint32], NDArray[np.int64]]
 
 
+def _spans(tt: Timetable, state: RaptorState) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`boarding_spans` of the timetable, computed on first use and kept in ``state``."""
+    if state.spans is None:
+        state.spans = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
+                                     tt.pattern_trip_ptr, tt.pattern_time_ptr, tt.trip_dep_s,
+                                     tt.pattern_freq_ptr, tt.freq_start_s, tt.freq_end_s)
+    return state.spans
+
+
 def periodic_departures(tt: Timetable, state: RaptorState, departures_s: NDArray[np.int32],
                         offsets_s: NDArray[np.int32], max_duration_s: int | None
                         ) -> Repeats | None:
@@ -259,16 +265,11 @@ def periodic_departures(tt: Timetable, state: RaptorState, departures_s: NDArray
     key = (offsets_s.tobytes(), int(departures_s[0]), int(departures_s[-1]), step,
            int(max_duration_s))
     if key not in state.periods:
-        if state.spans is None:
-            state.spans = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
-                                         tt.pattern_trip_ptr, tt.pattern_time_ptr,
-                                         tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
-                                         tt.freq_end_s)
         period, from_s, stops, late = _period(
             tt.pattern_stop_ptr, tt.pattern_stops, tt.pattern_is_frequency,
             tt.pattern_time_ptr, tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
-            tt.freq_end_s, tt.freq_headway_s, offsets_s, *state.spans,
-            int(departures_s[0]), int(departures_s[-1]), int(max_duration_s), step)
+            tt.freq_end_s, tt.freq_headway_s, offsets_s, *_spans(tt, state),
+            int(departures_s[0]), int(departures_s[-1]), int(max_duration_s), step, tt.n_stops)
         found: Repeats | None = None
         if period > 0 and period // step < n:
             found = (int(period // step), int(np.searchsorted(departures_s, from_s)), stops,
@@ -293,12 +294,7 @@ def _span_patterns(tt: Timetable, state: RaptorState, first_s: int, last_s: int 
     hi_key = -1 if last_s is None else -(-last_s // SPAN_STEP_S)
     found = state.span_patterns.get((lo_key, hi_key))
     if found is None:
-        if state.spans is None:
-            state.spans = boarding_spans(tt.pattern_stop_ptr, tt.pattern_is_frequency,
-                                         tt.pattern_trip_ptr, tt.pattern_time_ptr,
-                                         tt.trip_dep_s, tt.pattern_freq_ptr, tt.freq_start_s,
-                                         tt.freq_end_s)
-        lo, hi = state.spans
+        lo, hi = _spans(tt, state)
         running = hi >= lo_key * SPAN_STEP_S
         if hi_key >= 0:
             running &= lo <= hi_key * SPAN_STEP_S
